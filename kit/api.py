@@ -1,0 +1,208 @@
+"""The kit's public entry: build every artifact (cached), create or re-use the suite's cluster, load images.
+
+The suite calls only this module. Everything here is idempotent: a warm run verifies the cache and returns.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kit import cluster as c
+from kit import docker as d
+from kit.gobuild import components, go_build, module_dir
+from kit.images import ensure_base, ensure_image, kind_base_spec, preloaded_images
+from kit.log import info, phase, timings
+from kit.nodeimage import build_node_image
+from kit.pins import Pins, cache_dir, input_key, load_pins
+from kit.preflight import ensure_docker
+
+__all__ = ["ClusterInfo", "Tools", "build_image", "delete_cluster", "ensure_cluster", "ensure_tools", "load_image",
+           "node_containers"]
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What the kit built: binaries for the host and the node image."""
+
+    kind: Path
+    kubectl: Path
+    node_image: str
+    node_image_id: str
+    kind_version: str
+    k8s_version: str
+    pins: Pins
+    base_key: str
+
+
+@dataclass
+class ClusterInfo:
+    """A running cluster made by the kit."""
+
+    name: str
+    kubeconfig: Path
+    context: str
+    node_image: str
+    frontend_url: str
+    kind: Any  # pytest_kind.KindCluster
+    marker_token: str
+    created: bool
+    create_seconds: float
+
+
+_tools: Tools | None = None
+
+
+def ensure_tools(*, rebuild: bool = False) -> Tools:
+    """Preflight, then build (or verify) every artifact; a warm run takes seconds."""
+    global _tools
+    if _tools is not None and not rebuild:
+        return _tools
+    started = time.monotonic()
+    with phase("host preflight"):
+        ensure_docker()
+    pins = load_pins()
+    with phase("base image"):
+        base_key = ensure_base(pins, rebuild=rebuild)
+    go = {}
+    with phase("Go builds"):
+        for component in components(pins):
+            go[component.name] = go_build(component, pins, rebuild=rebuild)
+    k8s_bin = go["kubernetes"] / "bin"
+    kind_src = module_dir("sigs.k8s.io/kind", pins.kind)
+    pause_src = module_dir("k8s.io/kubernetes", pins.kubernetes) / "build" / "pause" / "linux" / "pause.c"
+    specs = preloaded_images(pins, k8s_bin, go, pause_src)
+    with phase("preloaded images"):
+        for spec in specs:
+            ensure_image(spec, base_key, rebuild=rebuild)
+    base_spec = kind_base_spec(pins, kind_src, go)
+    with phase("kind base image"):
+        ensure_image(base_spec, base_key, rebuild=rebuild)
+    with phase("node image"):
+        node = build_node_image(pins, base_spec.tag, base_spec.key(base_key), k8s_bin, kind_src, specs,
+                                [s.key(base_key) for s in specs], rebuild=rebuild)
+    _tools = Tools(
+        kind=go["kind"] / "bin" / "kind",
+        kubectl=k8s_bin / "kubectl",
+        node_image=node,
+        node_image_id=d.image_id(node),
+        kind_version=pins.kind,
+        k8s_version=pins.kubernetes,
+        pins=pins,
+        base_key=base_key,
+    )
+    info(f"tools ready in {time.monotonic() - started:.1f}s: kind {pins.kind}, Kubernetes {pins.kubernetes}, "
+         f"node image {node}")
+    _record_timings()
+    return _tools
+
+
+def _record_timings() -> None:
+    path = cache_dir() / "logs" / "last-build-timings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(timings, indent=1))
+
+
+def _kind_cluster(name: str, tools: Tools, kubeconfig: Path) -> Any:
+    from pytest_kind import KindCluster  # pytest-kind drives kind, with the kit's binaries (no downloads)
+
+    return KindCluster(name, kubeconfig=kubeconfig, image=tools.node_image, kind_path=tools.kind,
+                       kubectl_path=tools.kubectl)
+
+
+def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True) -> ClusterInfo:
+    """Create the suite's cluster, or re-use a healthy one this kit made from the same node image."""
+    tools = ensure_tools()
+    cdir = c.cluster_dir(name)
+    kubeconfig = cdir / "kubeconfig"
+    config = cdir / "kind-config.yaml"
+    config.write_text(c.kind_config(c.ClusterSpec(name=name, fast_failover=fast_failover)))
+    token_file = cdir / "marker-token"
+    created = False
+    started = time.monotonic()
+    if name in c.existing_clusters(tools.kind):
+        nodes = c.node_containers(name)
+        cp = (nodes.get("control-plane") or [""])[0]
+        image = d.docker("inspect", "--format", "{{.Config.Image}}", cp, check=False).stdout.strip()
+        if image != tools.node_image or not token_file.exists():
+            raise c.ClusterError(
+                f"a kind cluster named {name!r} exists but was not made by this kit from {tools.node_image} "
+                f"(node image {image or 'unknown'}). Delete it (`python -m kit down --name {name}`) or choose "
+                "another name (--cluster-name).")
+        stopped = [n for ns in nodes.values() for n in ns
+                   if d.docker("inspect", "--format", "{{.State.Running}}", n).stdout.strip() != "true"]
+        for node in stopped:
+            info(f"re-using cluster {name}: starting stopped node {node}")
+            d.docker("start", node)
+        subprocess.run([str(tools.kind), "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}"],
+                       check=True, capture_output=True)
+        kind = _kind_cluster(name, tools, kubeconfig)
+        kind.create(config_file=config)
+        info(f"re-using cluster {name}")
+    else:
+        token_file.unlink(missing_ok=True)
+        kubeconfig.unlink(missing_ok=True)
+        kind = _kind_cluster(name, tools, kubeconfig)
+        with phase(f"kind create cluster {name} (1 control plane + 2 workers)"):
+            kind.create(config_file=config)
+        created = True
+    c.wait_nodes_ready(tools.kubectl, kubeconfig, expected=3)
+    token = token_file.read_text().strip() if token_file.exists() else c.new_marker_token()
+    ns, cm = c.MARKER
+    manifest = json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": cm, "namespace": ns, "labels": {"app.kubernetes.io/managed-by":
+                                                                                "todo-e2e-kit"}},
+                           "data": {"cluster": name, "token": token}})
+    subprocess.run([str(tools.kubectl), "--kubeconfig", str(kubeconfig), "apply", "-f", "-"], input=manifest,
+                   text=True, check=True, capture_output=True)
+    token_file.write_text(token)
+    seconds = time.monotonic() - started
+    if created:
+        c.log_created(name, seconds)
+    return ClusterInfo(name=name, kubeconfig=kubeconfig, context=f"kind-{name}", node_image=tools.node_image,
+                       frontend_url=f"http://127.0.0.1:{c.FRONTEND_NODE_PORT}", kind=kind, marker_token=token,
+                       created=created, create_seconds=seconds)
+
+
+def delete_cluster(name: str = "todo-e2e") -> None:
+    """Delete the cluster and its host-side state (kubeconfig, marker token)."""
+    tools = ensure_tools()
+    if name in c.existing_clusters(tools.kind):
+        with phase(f"kind delete cluster {name}"):
+            subprocess.run([str(tools.kind), "delete", "cluster", f"--name={name}"], check=True,
+                           capture_output=True)
+    cdir = c.cluster_dir(name)
+    for f in ("kubeconfig", "marker-token"):
+        (cdir / f).unlink(missing_ok=True)
+
+
+def build_image(context_dir: Path, repository: str) -> str:
+    """Build an app image from `context_dir` (FROM debian:bookworm-slim), tagged by a hash of its content."""
+    context_dir = Path(context_dir)
+    if not (context_dir / "Dockerfile").is_file():
+        raise FileNotFoundError(f"no Dockerfile in {context_dir}: cannot build image {repository!r}")
+    tools = ensure_tools()
+    key = input_key("app", tools.base_key, context_dir)
+    tag = f"{repository}:{key[:12]}"
+    with phase(f"image {tag}"):
+        d.build(context_dir, tag, key, log=cache_dir() / "logs" / f"build-{repository}.log")
+    return tag
+
+
+def load_image(info_: ClusterInfo, image: str) -> None:
+    """Load a local image into every node of the cluster (`kind load docker-image`)."""
+    if d.docker("image", "inspect", image, check=False).returncode != 0:
+        raise ValueError(f"image {image!r} is not in the local Docker engine: build it or check the name")
+    tools = ensure_tools()
+    with phase(f"kind load {image}"):
+        subprocess.run([str(tools.kind), "load", "docker-image", image, f"--name={info_.name}"], check=True,
+                       capture_output=True)
+
+
+def node_containers(name: str = "todo-e2e") -> dict[str, list[str]]:
+    """Docker container names of the cluster's nodes by role ("control-plane", "worker")."""
+    return c.node_containers(name)

@@ -1,0 +1,77 @@
+"""Cache entries that are never half-written: build into a temp dir, verify, then rename into place."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from kit.pins import cache_dir
+
+__all__ = ["CacheError", "artifact", "verify"]
+
+MANIFEST = ".kit-complete.json"
+
+
+class CacheError(RuntimeError):
+    """A cache entry could not be produced (the partial result was discarded)."""
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(entry: Path, *, deep: bool = False) -> bool:
+    """True when `entry` is complete: its manifest exists and every file has the recorded size (and hash if deep)."""
+    manifest = entry / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        files: dict[str, dict[str, object]] = json.loads(manifest.read_text())["files"]
+    except (ValueError, KeyError):
+        return False
+    for rel, meta in files.items():
+        path = entry / rel
+        if not path.is_file() or path.stat().st_size != meta["size"]:
+            return False
+        if deep and _digest(path) != meta["sha256"]:
+            return False
+    return True
+
+
+def artifact(kind: str, name: str, key: str, produce: Callable[[Path], None], *, rebuild: bool = False) -> Path:
+    """Return cache/artifacts/<kind>/<name>-<key>, producing it with `produce(tmpdir)` when missing or broken."""
+    root = cache_dir() / "artifacts" / kind
+    entry = root / f"{name}-{key}"
+    if not rebuild and verify(entry):
+        return entry
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-{key}.", dir=root))
+    try:
+        produce(tmp)
+        files = {
+            str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": _digest(p)}
+            for p in sorted(tmp.rglob("*"))
+            if p.is_file()
+        }
+        if not files:
+            raise CacheError(f"building {kind}/{name} produced no files")
+        (tmp / MANIFEST).write_text(json.dumps({"key": key, "files": files}, indent=1))
+        if entry.exists():
+            shutil.rmtree(entry)
+        os.replace(tmp, entry)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno == 28:
+            raise CacheError(f"out of disk space while building {kind}/{name} in {root}; nothing was cached. "
+                             "Free space (docker system prune, or remove old entries) and re-run.") from exc
+        raise
+    return entry

@@ -1,0 +1,88 @@
+"""Thin helpers over the docker CLI: images keyed by their inputs, builds with the host CA bundle."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from kit.log import info
+
+__all__ = ["KEY_LABEL", "DockerError", "build", "docker", "image_key", "image_id", "host_ca_bundle"]
+
+KEY_LABEL = "io.todo-e2e.kit.key"
+
+
+class DockerError(RuntimeError):
+    """A docker command failed; the message carries the command and the tail of its output."""
+
+
+def docker(*args: str, check: bool = True, capture: bool = True, timeout: float | None = None,
+           input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the docker CLI; raise DockerError with the output's tail on failure."""
+    proc = subprocess.run(["docker", *args], capture_output=capture, text=True, timeout=timeout,
+                          input=input_text)  # noqa: PLW1510
+    if check and proc.returncode != 0:
+        out = ((proc.stdout or "") + (proc.stderr or "")).strip()
+        raise DockerError(f"`docker {' '.join(args)[:200]}` failed ({proc.returncode}):\n{out[-3000:]}")
+    return proc
+
+
+def image_key(tag: str) -> str | None:
+    """The kit input key recorded on a local image, or None when the image is absent or not the kit's."""
+    proc = docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{KEY_LABEL}"}}}}', tag, check=False)
+    if proc.returncode != 0:
+        return None
+    value = proc.stdout.strip()
+    return value if value and value != "<no value>" else None
+
+
+def image_id(tag: str) -> str:
+    """The local image ID of a tag."""
+    return docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+
+
+def host_ca_bundle() -> Path | None:
+    """The CA bundle the host trusts (a TLS-intercepting proxy's CA is in it), if any."""
+    for var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT"):
+        value = os.environ.get(var)
+        if value and Path(value).is_file():
+            return Path(value)
+    default = Path("/etc/ssl/certs/ca-certificates.crt")
+    return default if default.is_file() else None
+
+
+def build(context: Path, tag: str, key: str, *, extra_files: dict[str, Path] | None = None,
+          build_args: dict[str, str] | None = None, log: Path | None = None) -> bool:
+    """Build `context` as `tag` unless an image with the same input key exists; returns True if it built.
+
+    The context is staged in a temporary directory with the host CA bundle as `_build-ca.crt` (empty when the host
+    has none), so Dockerfiles can trust a TLS-intercepting proxy during the build without it being in the tree.
+    """
+    if image_key(tag) == key:
+        return False
+    with tempfile.TemporaryDirectory(prefix="kit-ctx-") as tmp:
+        stage = Path(tmp) / "ctx"
+        shutil.copytree(context, stage, symlinks=True)
+        ca = host_ca_bundle()
+        (stage / "_build-ca.crt").write_bytes(ca.read_bytes() if ca else b"")
+        for name, src in (extra_files or {}).items():
+            dest = stage / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, dest, dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, dest)
+        args = ["build", "--network", "host", "--label", f"{KEY_LABEL}={key}", "-t", tag]
+        for name, value in (build_args or {}).items():
+            args += ["--build-arg", f"{name}={value}"]
+        info(f"docker build {tag} (from {context})")
+        proc = subprocess.run(["docker", *args, str(stage)], capture_output=True, text=True)  # noqa: PLW1510
+        if log:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            raise DockerError(f"building {tag} from {context} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return True

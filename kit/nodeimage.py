@@ -1,0 +1,129 @@
+"""The kind node image, assembled like `kind build node-image` does it, without any registry.
+
+kind's own builder `ctr content fetch`es every image it cannot find in the Kubernetes image tarballs, which needs a
+registry. The kit repeats kind's steps itself: copy the Kubernetes binaries into a container of the kind base image,
+write /kind/version and the default CNI/storage manifests, import every preloaded image into the node's containerd
+from the local Docker engine, and `docker commit` the result.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+from kit import docker as d
+from kit.images import RECIPES, ImageSpec, kit_net_image
+from kit.log import info, phase
+from kit.pins import Pins, input_key
+
+__all__ = ["NodeImageError", "build_node_image", "kind_const", "node_image_tag"]
+
+
+class NodeImageError(RuntimeError):
+    """The node image could not be assembled."""
+
+
+def node_image_tag(pins: Pins) -> str:
+    """Local tag of the node image."""
+    return f"localhost/kit/node:{pins.kubernetes}"
+
+
+def kind_const(go_source: str, name: str) -> str:
+    """Evaluate a Go string const of kind's source: a raw string possibly concatenated with other consts."""
+    consts = dict(re.findall(r'^const (\w+)\s*=\s*"([^"]*)"', go_source, re.M))
+    match = re.search(rf"^const {name} = `(.*?)^`$", go_source, re.M | re.S)
+    if not match:
+        raise NodeImageError(f"const {name} not found in kind's source (kind version changed its layout?)")
+    body = match.group(1)
+    return re.sub(r"` \+ (\w+) \+ `", lambda m: consts[m.group(1)], body)
+
+
+def build_node_image(pins: Pins, base_tag: str, base_key: str, k8s_bin: Path, kind_src: Path,
+                     images: list[ImageSpec], image_keys: list[str], *, rebuild: bool = False) -> str:
+    """Build (or re-use) the node image; returns its tag."""
+    tag = node_image_tag(pins)
+    storage = kind_const((kind_src / "pkg/build/nodeimage/const_storage.go").read_text(), "defaultStorageManifest")
+    cni = (RECIPES / "kit-net" / "default-cni.yaml").read_text().replace("__KIT_NET_IMAGE__", kit_net_image(pins))
+    binaries = [k8s_bin / b for b in ("kubeadm", "kubelet", "kubectl")]
+    key = input_key("node", base_key, pins.kubernetes, storage, cni, *binaries, *image_keys, Path(__file__))
+    if not rebuild and d.image_key(tag) == key:
+        return tag
+    name = f"kit-node-build-{secrets.token_hex(4)}"
+    with phase(f"assembling node image {tag}"):
+        d.docker("run", "-d", "--entrypoint=sleep", f"--name={name}", "--security-opt", "seccomp=unconfined",
+                 base_tag, "infinity")
+        try:
+            for binary in binaries:
+                d.docker("cp", str(binary), f"{name}:/usr/bin/{binary.name}")
+                d.docker("exec", name, "chmod", "0755", f"/usr/bin/{binary.name}")
+            _write(name, "/kind/version", pins.kubernetes)
+            _write(name, "/kind/manifests/default-cni.yaml", cni)
+            _write(name, "/kind/manifests/default-storage.yaml", storage)
+            d.docker("exec", name, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &")
+            _wait_containerd(name)
+            for spec in images:
+                _import(name, spec.tag)
+            _check_required(name, pins)
+            d.docker("exec", name, "pkill", "containerd", check=False)
+            time.sleep(1)
+            d.docker("commit", "--change", 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
+                     "--change", f"LABEL {d.KEY_LABEL}={key}", name, tag)
+        finally:
+            d.docker("rm", "-f", "-v", name, check=False)
+    return tag
+
+
+def _write(container: str, path: str, content: str) -> None:
+    d.docker("exec", "-i", container, "bash", "-c", f"mkdir -p $(dirname {path}) && cat > {path}",
+             input_text=content)
+
+
+def _wait_containerd(container: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if d.docker("exec", container, "ctr", "version", check=False, timeout=10).returncode == 0:
+            return
+        time.sleep(0.5)
+    log = d.docker("exec", container, "cat", "/var/log/containerd-build.log", check=False).stdout
+    raise NodeImageError(f"containerd in the build container did not answer within 30s:\n{log[-2000:]}")
+
+
+def _import(container: str, tag: str) -> None:
+    save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
+    imp = subprocess.run(
+        ["docker", "exec", "-i", container, "ctr", "--namespace=k8s.io", "images", "import",
+         "--label=io.cri-containerd.pinned=pinned", "--all-platforms", "--no-unpack", "--digests", "-"],
+        stdin=save.stdout, capture_output=True, text=True)  # noqa: PLW1510
+    if save.stdout:
+        save.stdout.close()
+    if save.wait() != 0 or imp.returncode != 0:
+        raise NodeImageError(f"importing {tag} into the node image failed: {imp.stderr.strip()[-1500:]}")
+    info(f"preloaded {tag}")
+
+
+def _check_required(container: str, pins: Pins) -> None:
+    """Every image kubeadm and the default manifests will ask for must be in the node's containerd."""
+    listed = set(d.docker("exec", container, "ctr", "--namespace=k8s.io", "images", "list", "-q").stdout.split())
+    required = d.docker("exec", container, "kubeadm", "config", "images", "list", "--kubernetes-version",
+                        pins.kubernetes).stdout.split()
+    required = [r for r in required if "/pause:" not in r] + [f"registry.k8s.io/pause:{pins.pause}"]
+    manifests = d.docker("exec", container, "cat", "/kind/manifests/default-cni.yaml",
+                         "/kind/manifests/default-storage.yaml").stdout
+    required += re.findall(r"image: (\S+)", manifests) + re.findall(r"--helper-image\s+- (\S+)", manifests)
+    missing = [r for r in dict.fromkeys(required) if _normal(r) not in {_normal(x) for x in listed}]
+    if missing:
+        raise NodeImageError(
+            "the node image would need a registry for: " + ", ".join(missing)
+            + f". Check the pins in kit/pins.toml (kubeadm {pins.kubernetes} asks for these tags).")
+
+
+def _normal(ref: str) -> str:
+    if ref.count("/") == 0:
+        return "docker.io/library/" + ref
+    first = ref.split("/", 1)[0]
+    if "." not in first and ":" not in first and first != "localhost":
+        return "docker.io/" + ref
+    return ref

@@ -1,0 +1,71 @@
+"""The cache never re-uses a half-written artifact and says so on a full disk."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from kit.artifacts import CacheError, artifact, verify
+
+
+@pytest.fixture(autouse=True)
+def _cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TODO_E2E_CACHE", str(tmp_path / "cache"))
+
+
+def test_artifact_is_built_once_then_reused() -> None:
+    calls = []
+
+    def produce(out: Path) -> None:
+        calls.append(out)
+        (out / "bin").mkdir()
+        (out / "bin" / "tool").write_text("v1")
+
+    first = artifact("go", "tool", "k1", produce)
+    again = artifact("go", "tool", "k1", produce)
+    assert first == again and len(calls) == 1
+    assert verify(first, deep=True)
+    artifact("go", "tool", "k1", produce, rebuild=True)
+    assert len(calls) == 2, "--rebuild forces a fresh build"
+
+
+def test_failed_build_leaves_nothing_behind() -> None:
+    def produce(out: Path) -> None:
+        (out / "half").write_text("partial")
+        raise RuntimeError("compiler crashed")
+
+    with pytest.raises(RuntimeError, match="compiler crashed"):
+        artifact("go", "tool", "k2", produce)
+    root = Path(__import__("os").environ["TODO_E2E_CACHE"]) / "artifacts" / "go"
+    assert list(root.iterdir()) == []
+
+
+def test_out_of_disk_is_reported_and_not_cached() -> None:
+    def produce(out: Path) -> None:
+        (out / "half").write_text("partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(CacheError, match="out of disk space.*nothing was cached"):
+        artifact("go", "tool", "k3", produce)
+    root = Path(__import__("os").environ["TODO_E2E_CACHE"]) / "artifacts" / "go"
+    assert list(root.iterdir()) == []
+
+
+def test_truncated_or_tampered_entry_is_not_reused() -> None:
+    def produce(out: Path) -> None:
+        (out / "tool").write_text("complete binary")
+
+    entry = artifact("go", "tool", "k4", produce)
+    (entry / "tool").write_text("trunc")
+    assert not verify(entry)
+    rebuilt = artifact("go", "tool", "k4", produce)
+    assert (rebuilt / "tool").read_text() == "complete binary"
+    (rebuilt / "tool").write_text("tampere binary!")  # same size, other content
+    assert verify(rebuilt) and not verify(rebuilt, deep=True)
+
+
+def test_empty_result_is_an_error() -> None:
+    with pytest.raises(CacheError, match="produced no files"):
+        artifact("go", "tool", "k5", lambda out: None)

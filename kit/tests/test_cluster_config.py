@@ -1,0 +1,40 @@
+"""The pinned kind config: topology, port mapping on loopback, fast failover settings."""
+
+from __future__ import annotations
+
+import yaml
+
+from kit.cluster import FAILOVER, FRONTEND_NODE_PORT, ClusterSpec, kind_config
+from kit.nodeimage import kind_const
+
+
+def test_one_control_plane_two_workers_and_loopback_port() -> None:
+    cfg = yaml.safe_load(kind_config(ClusterSpec(name="todo-e2e")))
+    assert cfg["name"] == "todo-e2e"
+    roles = [n["role"] for n in cfg["nodes"]]
+    assert roles == ["control-plane", "worker", "worker"]
+    (mapping,) = cfg["nodes"][0]["extraPortMappings"]
+    assert mapping == {"containerPort": FRONTEND_NODE_PORT, "hostPort": FRONTEND_NODE_PORT,
+                       "listenAddress": "127.0.0.1", "protocol": "TCP"}
+
+
+def test_fast_failover_patches_controller_manager_and_kubelet() -> None:
+    cfg = yaml.safe_load(kind_config(ClusterSpec(name="x")))
+    patches = [yaml.safe_load(p) for p in cfg["kubeadmConfigPatches"]]
+    cm = next(p for p in patches if p["kind"] == "ClusterConfiguration")["controllerManager"]["extraArgs"]
+    kubelet = next(p for p in patches if p["kind"] == "KubeletConfiguration")
+    assert cm["node-monitor-grace-period"] == "10s"
+    # the lease must be renewed well inside the grace period, or healthy nodes flap NotReady
+    renew = kubelet["nodeLeaseDurationSeconds"] / 4
+    assert renew * 3 <= int(cm["node-monitor-grace-period"].rstrip("s"))
+    assert kubelet["nodeStatusUpdateFrequency"] == FAILOVER["nodeStatusUpdateFrequency"]
+
+
+def test_default_failover_has_no_patches() -> None:
+    cfg = yaml.safe_load(kind_config(ClusterSpec(name="x", fast_failover=False)))
+    assert "kubeadmConfigPatches" not in cfg
+
+
+def test_kind_const_evaluates_concatenated_raw_strings() -> None:
+    src = 'const img = "docker.io/x/y:v1"\n\nconst manifest = `\nimage: ` + img + `\nend\n`\n'
+    assert kind_const(src, "manifest") == "\nimage: docker.io/x/y:v1\nend\n"
