@@ -1,0 +1,1 @@
+"""Offline tests of the kustomize manifest set (no cluster needed)."""
