@@ -1,0 +1,109 @@
+"""Probes that observe the to-do app; each evaluates a named condition from support.conditions."""
+
+# No `from __future__ import annotations`: chaoslib discovery reads the annotation objects themselves.
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["all_tiers_ready", "app_serving", "targets_suite_cluster", "tier_ready", "todos_present"]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:30080"
+DEFAULT_NAMESPACE = "todo"
+POLL_INTERVAL_S = 1.0
+
+
+def _kubeconfig(kubeconfig: str | None) -> Path:
+    """The kubeconfig given, else $KUBECONFIG; never the user's ~/.kube/config."""
+    path = kubeconfig or os.environ.get("KUBECONFIG")
+    if not path:
+        raise ValueError("no kubeconfig: pass `kubeconfig` or set KUBECONFIG (~/.kube/config is never used)")
+    return Path(path)
+
+
+def _context(context: str | None) -> str:
+    """The context given, else the suite's own."""
+    from support.chaos import SUITE_CONTEXT
+
+    return context or SUITE_CONTEXT
+
+
+def _cluster(kubeconfig: str | None, context: str | None, namespace: str) -> Any:
+    """The suite's cluster handle for these arguments (explicit kubeconfig file and context)."""
+    from support.cluster import ClusterHandle
+
+    return ClusterHandle(_kubeconfig(kubeconfig), _context(context), namespace)
+
+
+def _app(base_url: str) -> Any:
+    """The suite's to-do client."""
+    from support.app import TodoApp
+
+    return TodoApp(base_url)
+
+
+def _hold(condition: Any, within_s: float) -> bool:
+    """True if the condition holds now (within_s <= 0) or within within_s; a timeout raises and names it."""
+    from support.waits import until
+
+    if within_s <= 0:
+        return condition.holds() is True
+    until(condition, timeout=within_s, interval=POLL_INTERVAL_S)
+    return True
+
+
+def targets_suite_cluster(
+    kubeconfig: str | None = None, context: str | None = None, allowed_context: str = ""
+) -> bool:
+    """True when kubeconfig/context name the suite's marked kind cluster and chaosk8s will read that file."""
+    from support.chaos import check_chaosk8s_reads, check_target, marker_facts
+
+    path = _kubeconfig(kubeconfig)
+    target = _context(context)
+    # The marker is read from the cluster itself; standalone runs cannot know the kit's per-run token, so
+    # this checks the marker names the suite's cluster (ChaosHandle(facts=cluster.facts) checks the token).
+    check_target(path, target, facts=marker_facts(path, target), allowed_context=allowed_context or None)
+    check_chaosk8s_reads(path)
+    return True
+
+
+def tier_ready(
+    tier: str,
+    replicas: int,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    within_s: float = 0.0,
+) -> bool:
+    """True when exactly `replicas` pods of one tier (database, backend, frontend) are Ready."""
+    from support.conditions import replicas_ready
+
+    return _hold(replicas_ready(_cluster(kubeconfig, context, namespace), tier, replicas), within_s)
+
+
+def all_tiers_ready(
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    within_s: float = 0.0,
+) -> bool:
+    """True when every tier runs its desired replicas Ready: database 1, back end 2, front end 2."""
+    from support.conditions import all_tiers_ready as tiers_ready
+
+    return _hold(tiers_ready(_cluster(kubeconfig, context, namespace)), within_s)
+
+
+def app_serving(base_url: str = DEFAULT_BASE_URL, within_s: float = 0.0) -> bool:
+    """True when the app answers its API through the front end."""
+    from support.conditions import app_serving as serving
+
+    return _hold(serving(_app(base_url)), within_s)
+
+
+def todos_present(titles: list[str], base_url: str = DEFAULT_BASE_URL, within_s: float = 0.0) -> bool:
+    """True when every to-do titled in `titles` is listed by the app through the front end."""
+    from support.conditions import todos_present as present
+
+    # A configuration value that failed to load reaches us as the literal "${...}" string: say so.
+    if not isinstance(titles, list) or not titles or not all(isinstance(t, str) for t in titles):
+        raise ValueError(f"todos_present needs a non-empty list of titles, got {titles!r}")
+    return _hold(present(_app(base_url), titles), within_s)
