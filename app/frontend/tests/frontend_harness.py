@@ -1,0 +1,126 @@
+"""Run the front end's real entrypoint and the host's nginx on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+FRONTEND_DIR = Path(__file__).resolve().parents[1]
+ENTRYPOINT = FRONTEND_DIR / "frontend-entrypoint.sh"
+TEMPLATE = FRONTEND_DIR / "nginx.conf.template"
+STATIC = FRONTEND_DIR / "static"
+NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+
+
+def free_port() -> int:
+    """Return a free 127.0.0.1 port below the ephemeral range, where outgoing connections cannot take it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    candidates = random.Random().sample(range(10000, max(low, 10100)), k=50)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found below the ephemeral range in 50 tries")
+
+
+def entrypoint_env(run_dir: Path, server_uri: str | None, port: int = 8080) -> dict[str, str]:
+    """Environment running the entrypoint on the host with the checked-out template and static files."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "LISTEN_PORT": str(port),
+        "RUN_DIR": str(run_dir),
+        "WEB_ROOT": str(STATIC),
+        "NGINX_TEMPLATE": str(TEMPLATE),
+        "NGINX_BIN": NGINX,
+    }
+    if server_uri is not None:
+        env["SERVER_URI"] = server_uri
+    return env
+
+
+def make_run_dir() -> Path:
+    """Create a run directory the nginx worker (nobody, when the tests run as root) can traverse."""
+    run_dir = Path(tempfile.mkdtemp(prefix="frontend-test-"))
+    run_dir.chmod(0o755)
+    return run_dir
+
+
+@dataclass
+class Frontend:
+    """A running host nginx started through the image's entrypoint."""
+
+    url: str
+    run_dir: Path
+    process: subprocess.Popen[bytes]
+    stdout_path: Path
+    stderr_path: Path
+    _stopped: bool = field(default=False)
+
+    def access_log(self) -> list[dict[str, Any]]:
+        """Return the JSON access-log lines written to stdout so far."""
+        lines = self.stdout_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def error_log(self) -> str:
+        """Return what nginx wrote to stderr so far."""
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """Stop gracefully with SIGQUIT (as the image's STOPSIGNAL does) and return the exit code."""
+        if not self._stopped:
+            self._stopped = True
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        return self.process.returncode
+
+
+def start_frontend(server_uri: str) -> Frontend:
+    """Run the entrypoint (render, then exec nginx) and wait until /healthz answers."""
+    run_dir = make_run_dir()
+    port = free_port()
+    stdout_path, stderr_path = run_dir / "stdout.log", run_dir / "stderr.log"
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        process = subprocess.Popen(
+            ["/bin/sh", str(ENTRYPOINT)],
+            env=entrypoint_env(run_dir, server_uri, port),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    frontend = Frontend(f"http://127.0.0.1:{port}", run_dir, process, stdout_path, stderr_path)
+    deadline = time.monotonic() + 15
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}: {frontend.error_log()}")
+        try:
+            if requests.get(f"{frontend.url}/healthz", timeout=2).status_code == 200:
+                return frontend
+        except requests.RequestException as err:
+            last_error = err
+        time.sleep(0.1)
+    frontend.stop()
+    raise RuntimeError(f"front end at {frontend.url} not healthy within 15s (last error {last_error})")
+
+
+# What the frontend_factory fixture returns: start a front end for a SERVER_URI.
+StartFrontend = Callable[[str], Frontend]
