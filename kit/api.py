@@ -114,13 +114,14 @@ def _kind_cluster(name: str, tools: Tools, kubeconfig: Path) -> Any:
                        kubectl_path=tools.kubectl)
 
 
-def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True) -> ClusterInfo:
+def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True,
+                   host_port: int = c.FRONTEND_NODE_PORT) -> ClusterInfo:
     """Create the suite's cluster, or re-use a healthy one this kit made from the same node image."""
     tools = ensure_tools()
     cdir = c.cluster_dir(name)
     kubeconfig = cdir / "kubeconfig"
     config = cdir / "kind-config.yaml"
-    config.write_text(c.kind_config(c.ClusterSpec(name=name, fast_failover=fast_failover)))
+    config.write_text(c.kind_config(c.ClusterSpec(name=name, fast_failover=fast_failover, host_port=host_port)))
     token_file = cdir / "marker-token"
     created = False
     started = time.monotonic()
@@ -128,11 +129,11 @@ def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True) -> Clu
         nodes = c.node_containers(name)
         cp = (nodes.get("control-plane") or [""])[0]
         image = d.docker("inspect", "--format", "{{.Config.Image}}", cp, check=False).stdout.strip()
-        if image != tools.node_image or not token_file.exists():
+        if image != tools.node_image:
             raise c.ClusterError(
-                f"a kind cluster named {name!r} exists but was not made by this kit from {tools.node_image} "
-                f"(node image {image or 'unknown'}). Delete it (`python -m kit down --name {name}`) or choose "
-                "another name (--cluster-name).")
+                f"a kind cluster named {name!r} exists but runs node image {image or 'unknown'}, not this kit's "
+                f"{tools.node_image} (made by someone else, or before the pins changed). Delete it "
+                f"(`python -m kit down --name {name}`) or choose another name (--cluster-name).")
         stopped = [n for ns in nodes.values() for n in ns
                    if d.docker("inspect", "--format", "{{.State.Running}}", n).stdout.strip() != "true"]
         for node in stopped:
@@ -151,8 +152,16 @@ def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True) -> Clu
             kind.create(config_file=config)
         created = True
     c.wait_nodes_ready(tools.kubectl, kubeconfig, expected=3)
-    token = token_file.read_text().strip() if token_file.exists() else c.new_marker_token()
     ns, cm = c.MARKER
+    token = token_file.read_text().strip() if token_file.exists() else ""
+    if not token and not created:
+        # Re-used cluster whose host-side token was lost (an interrupted run): keep the marker it already has.
+        proc = subprocess.run([str(tools.kubectl), "--kubeconfig", str(kubeconfig), "-n", ns, "get", "configmap",
+                               cm, "-o", "jsonpath={.data.cluster} {.data.token}"], capture_output=True, text=True)
+        owner, _, found = proc.stdout.partition(" ")
+        if proc.returncode == 0 and owner == name and found:
+            token = found
+    token = token or c.new_marker_token()
     manifest = json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
                            "metadata": {"name": cm, "namespace": ns, "labels": {"app.kubernetes.io/managed-by":
                                                                                 "todo-e2e-kit"}},
@@ -164,7 +173,7 @@ def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True) -> Clu
     if created:
         c.log_created(name, seconds)
     return ClusterInfo(name=name, kubeconfig=kubeconfig, context=f"kind-{name}", node_image=tools.node_image,
-                       frontend_url=f"http://127.0.0.1:{c.FRONTEND_NODE_PORT}", kind=kind, marker_token=token,
+                       frontend_url=f"http://127.0.0.1:{host_port}", kind=kind, marker_token=token,
                        created=created, create_seconds=seconds)
 
 

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.cluster
 
 NAME = "kit-smoke"
 NS = "kit-smoke"
+HOST_PORT = 30081  # not the suite's 30080, so the smoke test can run beside a kept suite cluster
 
 
 class Kubectl:
@@ -76,10 +77,12 @@ def smoke() -> Iterator[tuple[Any, Kubectl, dict[str, Any]]]:
     from kit import api
 
     started = time.monotonic()
-    info = api.ensure_cluster(NAME)
+    info = api.ensure_cluster(NAME, host_port=HOST_PORT)
     timings = {"create_s": round(time.monotonic() - started, 1), "created": info.created}
     tools = api.ensure_tools()
     k = Kubectl(tools.kubectl, info.kubeconfig)
+    # A kept cluster may hold an earlier run's namespace: start clean (pods are immutable).
+    k("delete", "namespace", NS, "--ignore-not-found", "--wait=true", timeout=180)
     try:
         yield info, k, timings
     finally:
@@ -116,16 +119,17 @@ def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kube
                       "ports": [{"port": 2379, "targetPort": 2379, "nodePort": 30080}]}},
             pod("web", workers[0], "exec etcd --data-dir /tmp/etcd --listen-client-urls http://0.0.0.0:2379 "
                 "--advertise-client-urls http://web:2379", image=f"registry.k8s.io/etcd:{api.ensure_tools().pins.etcd}"),
-            *[pod(f"dns-{i}", w, "for i in $(seq 60); do getent hosts web.kit-smoke.svc.cluster.local && "
-                  "exec bash -c 'exec 3<>/dev/tcp/web.kit-smoke.svc.cluster.local/2379 && "
-                  "printf \"GET /health HTTP/1.0\\r\\n\\r\\n\" >&3 && cat <&3'; sleep 1; done; exit 1")
+            *[pod(f"dns-{i}", w, "for i in $(seq 60); do if getent hosts web.kit-smoke.svc.cluster.local && "
+                  "bash -c 'exec 3<>/dev/tcp/web.kit-smoke.svc.cluster.local/2379 && "
+                  "printf \"GET /health HTTP/1.0\\r\\n\\r\\n\" >&3 && cat <&3'; then exit 0; fi; sleep 1; done;"
+                  " exit 1")
               for i, w in enumerate(workers)])
     for i, w in enumerate(workers):
         out = wait(f"DNS + HTTP to the Service from {w}", lambda i=i: finished(k, f"dns-{i}"), 120)
         assert '"health":"true"' in out, out
     # The NodePort is reachable from the host on 127.0.0.1 (kind extraPortMappings on the control plane).
-    body = wait("NodePort 30080 on 127.0.0.1", lambda: urllib.request.urlopen(
-        "http://127.0.0.1:30080/health", timeout=3).read().decode(), 60)
+    body = wait(f"NodePort 30080 on 127.0.0.1:{HOST_PORT}", lambda: urllib.request.urlopen(
+        f"{info.frontend_url}/health", timeout=3).read().decode(), 60)
     assert '"health":"true"' in body
 
 
