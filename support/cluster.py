@@ -1,0 +1,546 @@
+"""The suite's cluster handle: the official kubernetes client, plus kubectl for kustomize and apply."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.stream import stream
+
+from support.safety import TargetFacts
+
+__all__ = [
+    "DEPLOYMENTS",
+    "MARKER_NAME",
+    "MARKER_NAMESPACE",
+    "ClusterHandle",
+    "DeploymentStatus",
+    "ExecResult",
+    "ManifestError",
+    "NodeInfo",
+    "PodInfo",
+    "image_name",
+    "override_images",
+    "render_manifests",
+]
+
+# The contract's tiers (docs/contract.md): label app.kubernetes.io/component -> Deployment name.
+DEPLOYMENTS: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
+SERVICES: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
+MARKER_NAMESPACE = "kube-system"
+MARKER_NAME = "todo-e2e-marker"
+_WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
+
+
+class ManifestError(Exception):
+    """The manifests directory cannot be rendered."""
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    """What the suite needs to know about one pod."""
+
+    name: str
+    uid: str
+    tier: str
+    node: str
+    phase: str
+    ready: bool
+    terminating: bool
+    restarts: int
+    ip: str
+    container_ids: dict[str, str] = field(default_factory=dict)
+    conditions: dict[str, str] = field(default_factory=dict)
+    waiting: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    """Desired versus observed replicas of one Deployment."""
+
+    name: str
+    desired: int
+    ready: int
+    available: int
+    updated: int
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One node with its Ready condition and roles."""
+
+    name: str
+    ready: bool
+    control_plane: bool
+    unschedulable: bool
+    conditions: dict[str, str]
+    taints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """Outcome of a command run in a container."""
+
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def image_name(ref: str) -> str:
+    """The image name without tag or digest: 'reg:5000/todo-backend:local' -> 'reg:5000/todo-backend'."""
+    ref = ref.split("@", 1)[0]
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    return ref[:colon] if colon > slash else ref
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container and init container of a workload document."""
+    spec = doc.get("spec") or {}
+    kind = doc.get("kind")
+    if kind == "Pod":
+        pod_spec = spec
+    elif kind == "CronJob":
+        pod_spec = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get(
+            "spec"
+        ) or {}
+    else:
+        pod_spec = (spec.get("template") or {}).get("spec") or {}
+    return list(pod_spec.get("containers") or []) + list(pod_spec.get("initContainers") or [])
+
+
+def override_images(docs: list[dict[str, Any]], images: dict[str, str]) -> list[str]:
+    """Replace container images whose name (tag ignored) is a key of images; return what was replaced."""
+    replaced: list[str] = []
+    for doc in docs:
+        if not isinstance(doc, dict) or doc.get("kind") not in _WORKLOAD_KINDS:
+            continue
+        for container in _containers(doc):
+            current = str(container.get("image", ""))
+            name = image_name(current)
+            # Match the full name or its last path segment, so 'todo-backend' also matches 'x/todo-backend'.
+            key = name if name in images else name.rsplit("/", 1)[-1]
+            if key in images:
+                container["image"] = images[key]
+                replaced.append(
+                    f"{doc['metadata']['name']}/{container.get('name')}: {current} -> {images[key]}"
+                )
+    return replaced
+
+
+def render_manifests(kubectl: Path | str, manifests_dir: Path, images: dict[str, str]) -> str:
+    """Run `kubectl kustomize` on the directory and apply the image overrides; return multi-doc YAML."""
+    manifests_dir = Path(manifests_dir)
+    if not manifests_dir.is_dir():
+        raise ManifestError(f"manifests directory {manifests_dir} does not exist (or is not a directory)")
+    names = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+    if not any((manifests_dir / name).is_file() for name in names):
+        raise ManifestError(
+            f"manifests directory {manifests_dir} has no kustomization.yaml: "
+            "--manifests must name a kustomize directory (base or overlay)"
+        )
+    done = subprocess.run(
+        [str(kubectl), "kustomize", str(manifests_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ManifestError(f"kubectl kustomize {manifests_dir} failed: {done.stderr.strip()[:2000]}")
+    docs = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    used = {image_name(str(c.get("image", ""))) for d in docs if isinstance(d, dict) for c in _containers(d)}
+    used |= {name.rsplit("/", 1)[-1] for name in used}
+    missing = sorted(set(images) - used)
+    if missing:
+        raise ManifestError(f"manifests in {manifests_dir} use no image named {', '.join(missing)}")
+    override_images(docs, images)
+    return str(yaml.safe_dump_all(docs, sort_keys=False))
+
+
+def _pod_info(pod: Any) -> PodInfo:
+    """Flatten a V1Pod into PodInfo."""
+    status = pod.status
+    statuses = list(status.container_statuses or []) if status else []
+    conditions = {c.type: c.status for c in (status.conditions or [])} if status else {}
+    waiting = {
+        s.name: f"{s.state.waiting.reason}: {s.state.waiting.message or ''}".strip()
+        for s in statuses
+        if s.state and s.state.waiting
+    }
+    return PodInfo(
+        name=pod.metadata.name,
+        uid=pod.metadata.uid,
+        tier=(pod.metadata.labels or {}).get("app.kubernetes.io/component", ""),
+        node=pod.spec.node_name or "",
+        phase=(status.phase if status else "") or "",
+        ready=conditions.get("Ready") == "True",
+        terminating=pod.metadata.deletion_timestamp is not None,
+        restarts=sum(s.restart_count or 0 for s in statuses),
+        ip=(status.pod_ip if status else "") or "",
+        container_ids={s.name: s.container_id or "" for s in statuses},
+        conditions=conditions,
+        waiting=waiting,
+    )
+
+
+class ClusterHandle:
+    """One kube context of one kubeconfig file, namespace-scoped to the suite's app."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        context: str,
+        namespace: str = "todo",
+        *,
+        kubectl: Path | str = "kubectl",
+        marker: tuple[str, str] | None = None,
+        kind_cluster: str | None = None,
+    ) -> None:
+        self.kubeconfig = Path(kubeconfig)
+        self.context = context
+        self.namespace = namespace
+        self.kubectl = str(kubectl)
+        # (cluster name, token) the kit wrote into the marker ConfigMap; None means "no marker expected".
+        self.marker = marker
+        self.kind_cluster = kind_cluster
+        # Explicit file and context: the user's default kubeconfig is never read.
+        self.api_client: Any = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.kubeconfig), context=context
+        )
+        # Typed Any on purpose: the generated models make every field Optional, while the API server always
+        # fills the ones read here; a missing one fails loudly at runtime either way.
+        self.core: Any = client.CoreV1Api(self.api_client)
+        self.apps: Any = client.AppsV1Api(self.api_client)
+        self.discovery: Any = client.DiscoveryV1Api(self.api_client)
+
+    @property
+    def api_server(self) -> str:
+        """The API server URL of the selected context."""
+        return str(self.api_client.configuration.host)
+
+    # -- applying ----------------------------------------------------------------------------------
+    def kubectl_cmd(self, *args: str) -> list[str]:
+        """A kubectl command line bound to this kubeconfig and context."""
+        return [self.kubectl, "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args]
+
+    def render(self, manifests_dir: Path, images: dict[str, str]) -> str:
+        """Render a kustomize directory with image overrides (todo-backend/todo-frontend/todo-mysql)."""
+        return render_manifests(self.kubectl, manifests_dir, images)
+
+    def apply(self, rendered: str, timeout: float = 120) -> str:
+        """Declaratively apply rendered YAML (`kubectl apply -f -`); return kubectl's summary."""
+        done = subprocess.run(
+            self.kubectl_cmd("apply", "-f", "-"),
+            input=rendered,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"kubectl apply failed ({done.returncode}): {done.stderr.strip()[:2000]}")
+        return done.stdout
+
+    # -- observing ---------------------------------------------------------------------------------
+    def pods(self, tier: str) -> list[PodInfo]:
+        """Pods of one tier (label app.kubernetes.io/component), terminating ones included."""
+        selector = f"app.kubernetes.io/part-of=todo,app.kubernetes.io/component={tier}"
+        items = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+        return sorted((_pod_info(p) for p in items), key=lambda p: p.name)
+
+    def all_pods(self) -> list[PodInfo]:
+        """Every pod in the suite namespace."""
+        return sorted(
+            (_pod_info(p) for p in self.core.list_namespaced_pod(self.namespace).items), key=lambda p: p.name
+        )
+
+    def ready_pods(self, tier: str) -> list[PodInfo]:
+        """Ready, non-terminating pods of one tier."""
+        return [p for p in self.pods(tier) if p.ready and not p.terminating]
+
+    def ready_count(self, tier: str) -> int:
+        """How many pods of a tier are Ready and not terminating."""
+        return len(self.ready_pods(tier))
+
+    def deployment(self, tier: str) -> DeploymentStatus:
+        """Replica counts of a tier's Deployment."""
+        name = DEPLOYMENTS[tier]
+        dep = self.apps.read_namespaced_deployment(name, self.namespace)
+        st = dep.status
+        return DeploymentStatus(
+            name=name,
+            desired=dep.spec.replicas or 0,
+            ready=st.ready_replicas or 0,
+            available=st.available_replicas or 0,
+            updated=st.updated_replicas or 0,
+        )
+
+    def deployment_env(self, tier: str) -> list[dict[str, Any]]:
+        """The env entries of a tier's first container, as plain dicts (value or valueFrom)."""
+        dep = self.apps.read_namespaced_deployment(DEPLOYMENTS[tier], self.namespace)
+        container = dep.spec.template.spec.containers[0]
+        return [self.api_client.sanitize_for_serialization(e) for e in (container.env or [])]
+
+    def pvc_phase(self, name: str = "mysql-data") -> str:
+        """Phase of a PersistentVolumeClaim ('Bound', 'Pending', ...)."""
+        return str(self.core.read_namespaced_persistent_volume_claim(name, self.namespace).status.phase)
+
+    def services(self) -> list[str]:
+        """Names of the Services in the suite namespace."""
+        return sorted(s.metadata.name for s in self.core.list_namespaced_service(self.namespace).items)
+
+    def endpoints(self, service: str) -> list[str]:
+        """Ready endpoint addresses of a Service (EndpointSlices)."""
+        slices = self.discovery.list_namespaced_endpoint_slice(
+            self.namespace, label_selector=f"kubernetes.io/service-name={service}"
+        ).items
+        addresses: list[str] = []
+        for sl in slices:
+            for ep in sl.endpoints or []:
+                if ep.conditions is None or ep.conditions.ready is not False:
+                    addresses.extend(ep.addresses or [])
+        return sorted(addresses)
+
+    def config_map(self, name: str, namespace: str | None = None) -> dict[str, str]:
+        """A ConfigMap's data."""
+        return dict(self.core.read_namespaced_config_map(name, namespace or self.namespace).data or {})
+
+    def config_maps(self) -> dict[str, dict[str, str]]:
+        """Every ConfigMap's data in the suite namespace."""
+        return {
+            c.metadata.name: dict(c.data or {})
+            for c in self.core.list_namespaced_config_map(self.namespace).items
+        }
+
+    def secret_data(self, name: str) -> dict[str, str]:
+        """A Secret's decoded values (never logged: callers hand them to results for redaction)."""
+        data = self.core.read_namespaced_secret(name, self.namespace).data or {}
+        return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+    def secret_names(self) -> list[str]:
+        """Names of the Secrets in the suite namespace."""
+        return sorted(s.metadata.name for s in self.core.list_namespaced_secret(self.namespace).items)
+
+    def nodes(self) -> list[NodeInfo]:
+        """Every node with its conditions."""
+        result: list[NodeInfo] = []
+        for node in self.core.list_node().items:
+            conditions = {c.type: c.status for c in (node.status.conditions or [])}
+            labels = node.metadata.labels or {}
+            result.append(
+                NodeInfo(
+                    name=node.metadata.name,
+                    ready=conditions.get("Ready") == "True",
+                    control_plane="node-role.kubernetes.io/control-plane" in labels,
+                    unschedulable=bool(node.spec.unschedulable),
+                    conditions=conditions,
+                    taints=tuple(f"{t.key}:{t.effect}" for t in (node.spec.taints or [])),
+                )
+            )
+        return sorted(result, key=lambda n: n.name)
+
+    def node(self, name: str) -> NodeInfo:
+        """One node by name."""
+        for node in self.nodes():
+            if node.name == name:
+                return node
+        raise LookupError(f"node {name!r} not found in context {self.context}")
+
+    def events(self, limit: int = 200) -> list[str]:
+        """Recent events of the suite namespace and of nodes, oldest first, one line each."""
+        lines: list[tuple[str, str]] = []
+        sources = [self.core.list_namespaced_event(self.namespace).items]
+        # Node events are a bonus; the namespace's are what matters.
+        with contextlib.suppress(ApiException):
+            node_events = self.core.list_namespaced_event(
+                "default", field_selector="involvedObject.kind=Node"
+            )
+            sources.append(node_events.items)
+        for items in sources:
+            for ev in items:
+                when = (
+                    ev.last_timestamp or ev.event_time or ev.first_timestamp or ev.metadata.creation_timestamp
+                )
+                stamp = when.isoformat() if when else ""
+                obj = f"{ev.involved_object.kind}/{ev.involved_object.name}"
+                lines.append(
+                    (
+                        stamp,
+                        f"{stamp} {ev.type} {ev.reason} {obj} x{ev.count or 1}: {ev.message or ''}".strip(),
+                    )
+                )
+        lines.sort(key=lambda item: item[0])
+        return [line for _, line in lines[-limit:]]
+
+    def logs(self, pod: str, *, container: str | None = None, previous: bool = False, tail: int = 200) -> str:
+        """A pod's log tail (current or previous container instance)."""
+        kwargs: dict[str, Any] = {"tail_lines": tail, "previous": previous}
+        if container:
+            kwargs["container"] = container
+        return str(self.core.read_namespaced_pod_log(pod, self.namespace, **kwargs))
+
+    def exec(
+        self, pod: str, command: list[str], *, container: str | None = None, timeout: float = 30
+    ) -> ExecResult:
+        """Run a command in a pod's container (websocket exec) and return rc, stdout, stderr."""
+        # A dedicated client: stream() must not share connection state with ordinary calls.
+        api = client.CoreV1Api(
+            config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=str(self.kubeconfig), context=self.context
+            )
+        )
+        kwargs: dict[str, Any] = {}
+        if container:
+            kwargs["container"] = container
+        ws = stream(
+            api.connect_get_namespaced_pod_exec,
+            pod,
+            self.namespace,
+            command=command,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+            **kwargs,
+        )
+        try:
+            ws.run_forever(timeout=timeout)
+            if ws.is_open():
+                raise TimeoutError(f"exec {command[0]!r} in pod {pod} still running after {timeout:g}s")
+            out, err = ws.read_stdout(), ws.read_stderr()
+            rc = ws.returncode
+        finally:
+            ws.close()
+        return ExecResult(rc=int(rc if rc is not None else -1), stdout=out or "", stderr=err or "")
+
+    def delete_pod(self, name: str, grace_seconds: int | None = None) -> None:
+        """Delete a pod, with an explicit grace period (0 = immediately) or the pod's own."""
+        body = (
+            client.V1DeleteOptions(grace_period_seconds=grace_seconds) if grace_seconds is not None else None
+        )
+        self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=grace_seconds, body=body)
+
+    def pod_request(
+        self, pod: str, method: str, path: str, body: Any = None, *, port: int = 8080, timeout: float = 10
+    ) -> tuple[int, Any]:
+        """An HTTP request to one chosen pod via the API server's pod proxy: (status, JSON body or text)."""
+        resource = f"/api/v1/namespaces/{self.namespace}/pods/{pod}:{port}/proxy{path}"
+        try:
+            method_, url, headers, data, post = self.api_client.param_serialize(
+                method=method,
+                resource_path=resource,
+                header_params={"Accept": "application/json", "Content-Type": "application/json"},
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api_client.call_api(
+                method_, url, header_params=headers, body=data, post_params=post, _request_timeout=timeout
+            )
+            response.read()
+            status, raw = int(response.status), response.data
+        except ApiException as exc:
+            status, raw = int(exc.status or 0), exc.body or b""
+        text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        try:
+            return int(status), json.loads(text) if text else None
+        except ValueError:
+            return int(status), text
+
+    def run_pod(self, name: str, image: str, env: dict[str, str], *, component: str = "probe") -> None:
+        """Start a one-off pod (never restarted) in the suite namespace, outside every tier's selector."""
+        pod = client.V1Pod(
+            metadata=client.V1ObjectMeta(
+                name=name,
+                labels={"app.kubernetes.io/part-of": "todo-e2e", "app.kubernetes.io/component": component},
+            ),
+            spec=client.V1PodSpec(
+                restart_policy="Never",
+                termination_grace_period_seconds=1,
+                containers=[
+                    client.V1Container(
+                        name="main",
+                        image=image,
+                        image_pull_policy="IfNotPresent",
+                        env=[client.V1EnvVar(name=k, value=v) for k, v in env.items()],
+                    )
+                ],
+            ),
+        )
+        self.core.create_namespaced_pod(self.namespace, pod)
+
+    def pod_phase(self, name: str) -> str:
+        """A pod's phase (Pending, Running, Succeeded, Failed)."""
+        return str(self.core.read_namespaced_pod(name, self.namespace).status.phase or "")
+
+    def deployment_image(self, tier: str) -> str:
+        """The image of a tier's first container."""
+        dep = self.apps.read_namespaced_deployment(DEPLOYMENTS[tier], self.namespace)
+        return str(dep.spec.template.spec.containers[0].image)
+
+    def database_titles(self, like_prefix: str, timeout: float = 60) -> list[str]:
+        """Titles in the todos table starting with the prefix, read with SQL inside the database pod."""
+        if not like_prefix.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"prefix {like_prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
+        creds = self.secret_data("db-credentials")
+        database = self.config_map("db-config")["name"]
+        pods = self.ready_pods("database")
+        if not pods:
+            raise RuntimeError("no Ready database pod to query")
+        pod = pods[0]
+        # The password is an argument of sh, not of the client, which reads it from MYSQL_PWD.
+        script = (
+            "client=$(command -v mariadb || command -v mysql) "
+            '|| { echo "no mariadb/mysql client" >&2; exit 127; }; '
+            'MYSQL_PWD="$1" exec "$client" --protocol=TCP --host=127.0.0.1 --user="$2" --batch --raw '
+            "--skip-column-names "
+            '--execute="SELECT title FROM todos WHERE title LIKE \'$4%\' ORDER BY id" "$3"'
+        )
+        done = self.exec(
+            pod.name,
+            ["sh", "-c", script, "sql", creds["password"], creds["username"], database, like_prefix],
+            container=next(iter(pod.container_ids), None),
+            timeout=timeout,
+        )
+        if done.rc != 0:
+            raise RuntimeError(f"SQL query in pod {pod.name} failed ({done.rc}): {done.stderr.strip()[:500]}")
+        return [line for line in done.stdout.splitlines() if line]
+
+    # -- safety ------------------------------------------------------------------------------------
+    def marker_state(self) -> tuple[bool, str]:
+        """Does the marker ConfigMap match what the kit created for this run?"""
+        if self.marker is None:
+            return False, "no marker expected: this is not the suite's own cluster"
+        expected_cluster, expected_token = self.marker
+        try:
+            data = self.config_map(MARKER_NAME, MARKER_NAMESPACE)
+        except ApiException as exc:
+            return (
+                False,
+                f"marker ConfigMap {MARKER_NAMESPACE}/{MARKER_NAME} unreadable: {exc.status} {exc.reason}",
+            )
+        if data.get("cluster") != expected_cluster:
+            return False, f"marker names cluster {data.get('cluster')!r}, expected {expected_cluster!r}"
+        if data.get("token") != expected_token:
+            return False, "marker token differs from the one the suite created"
+        return True, f"marker {MARKER_NAMESPACE}/{MARKER_NAME} matches cluster {expected_cluster!r}"
+
+    def facts(self) -> TargetFacts:
+        """What the safety guard needs to decide whether faults may be injected here."""
+        marker_ok, detail = self.marker_state()
+        return TargetFacts(
+            context=self.context,
+            api_server=self.api_server,
+            marker_ok=marker_ok,
+            marker_detail=detail,
+            kind_cluster=self.kind_cluster,
+        )

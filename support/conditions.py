@@ -1,0 +1,177 @@
+"""Named conditions shared by Then steps and chaos probes, so the two can never drift apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from support.app import TodoApp
+from support.cluster import DEPLOYMENTS, ClusterHandle
+from support.waits import Condition, all_of
+
+__all__ = [
+    "EXPECTED_REPLICAS",
+    "all_tiers_ready",
+    "app_serving",
+    "endpoints_ready",
+    "node_ready",
+    "pods_replaced",
+    "pvc_bound",
+    "recovered",
+    "replicas_ready",
+    "restarted",
+    "rolled_out",
+    "serving_without_node",
+    "todo_visible",
+    "todos_present",
+]
+
+# The desired state of docs/contract.md.
+EXPECTED_REPLICAS: dict[str, int] = {"database": 1, "backend": 2, "frontend": 2}
+
+
+def replicas_ready(cluster: ClusterHandle, tier: str, n: int) -> Condition:
+    """Exactly n pods of the tier Ready and not terminating, and the Deployment agrees."""
+
+    def check() -> list[str] | None:
+        """Names of the Ready pods once there are n of them."""
+        ready = cluster.ready_pods(tier)
+        status = cluster.deployment(tier)
+        if len(ready) == n and status.ready >= n and status.available >= n:
+            return [p.name for p in ready]
+        return None
+
+    return Condition(f"{n} Ready {tier} replica(s) (Deployment {DEPLOYMENTS[tier]})", check)
+
+
+def all_tiers_ready(cluster: ClusterHandle, expected: dict[str, int] | None = None) -> Condition:
+    """Every tier at its desired Ready replica count."""
+    wanted = expected or EXPECTED_REPLICAS
+    return all_of(
+        "all tiers Ready (" + ", ".join(f"{t} {n}" for t, n in wanted.items()) + ")",
+        *(replicas_ready(cluster, tier, n) for tier, n in wanted.items()),
+    )
+
+
+def rolled_out(cluster: ClusterHandle) -> Condition:
+    """Every tier's Deployment has all of its own desired replicas updated, Ready and available."""
+
+    def check() -> dict[str, int] | None:
+        """Desired replicas per tier once each Deployment has finished rolling out."""
+        done: dict[str, int] = {}
+        for tier in DEPLOYMENTS:
+            st = cluster.deployment(tier)
+            if not (st.desired >= 1 and st.updated == st.ready == st.available == st.desired):
+                return None
+            if cluster.ready_count(tier) != st.desired:
+                return None  # old pods still Ready next to the new ones
+            done[tier] = st.desired
+        return done
+
+    return Condition("every Deployment rolled out (its own desired replicas updated and Ready)", check)
+
+
+def pvc_bound(cluster: ClusterHandle, name: str = "mysql-data") -> Condition:
+    """The claim is Bound."""
+    return Condition(f"volume claim {name} Bound", lambda: cluster.pvc_phase(name) == "Bound")
+
+
+def endpoints_ready(cluster: ClusterHandle, service: str, minimum: int = 1) -> Condition:
+    """The Service has at least `minimum` ready endpoint addresses."""
+
+    def check() -> list[str] | None:
+        """The ready addresses once there are enough."""
+        addresses = cluster.endpoints(service)
+        return addresses if len(addresses) >= minimum else None
+
+    return Condition(f"Service {service} has >= {minimum} ready endpoint(s)", check)
+
+
+def node_ready(cluster: ClusterHandle, node: str, ready: bool = True) -> Condition:
+    """The node's Ready condition is True (ready=True) or anything but True (ready=False)."""
+    return Condition(
+        f"node {node} {'Ready' if ready else 'NotReady'}", lambda: cluster.node(node).ready is ready
+    )
+
+
+def app_serving(app: TodoApp) -> Condition:
+    """A user's request through the front end succeeds (the list of to-dos comes back)."""
+
+    def check() -> bool:
+        """One list request through the front end."""
+        status, error = app.probe()
+        return status == 200 and error is None
+
+    return Condition(f"the app serving through the front end at {app.base_url}", check)
+
+
+def todo_visible(app: TodoApp, title: str) -> Condition:
+    """A to-do with this title is listed."""
+    return Condition(f"to-do {title!r} listed", lambda: title in app.titles())
+
+
+def todos_present(app: TodoApp, titles: Iterable[str]) -> Condition:
+    """Every one of these titles is listed (the value is the full list of titles)."""
+    wanted = set(titles)
+
+    def check() -> list[str] | None:
+        """All titles when none is missing."""
+        seen = app.titles()
+        return seen if wanted <= set(seen) else None
+
+    return Condition(f"{len(wanted)} to-do(s) listed", check)
+
+
+def pods_replaced(
+    cluster: ClusterHandle, tier: str, old_uids: Iterable[str], n: int | None = None
+) -> Condition:
+    """The tier has its Ready replicas again and none of them is one of the killed pods (old_uids)."""
+    old = set(old_uids)
+    want = n if n is not None else EXPECTED_REPLICAS[tier]
+
+    def check() -> list[str] | None:
+        """Names of the Ready pods once they are all new."""
+        ready = cluster.ready_pods(tier)
+        if len(ready) == want and not any(p.uid in old for p in ready):
+            return [p.name for p in ready]
+        return None
+
+    return Condition(f"{want} new Ready {tier} pod(s) replacing the killed one(s)", check)
+
+
+def restarted(cluster: ClusterHandle, tier: str, old_restarts: dict[str, int]) -> Condition:
+    """A pod of the tier restarted its container (restart count grew) and is Ready again."""
+
+    def check() -> str | None:
+        """The pod that restarted and is Ready."""
+        for pod in cluster.ready_pods(tier):
+            if pod.name in old_restarts and pod.restarts > old_restarts[pod.name]:
+                return pod.name
+        return None
+
+    return Condition(f"a {tier} container restarted and Ready again", check)
+
+
+def serving_without_node(cluster: ClusterHandle, app: TodoApp, node: str) -> Condition:
+    """The node is NotReady, back end and front end at full strength elsewhere, and the app answers."""
+
+    def elsewhere() -> bool:
+        """No Ready app replica counts on the lost node."""
+        return not any(p.node == node for tier in ("backend", "frontend") for p in cluster.ready_pods(tier))
+
+    return all_of(
+        f"back end and front end serving without node {node}",
+        node_ready(cluster, node, ready=False),
+        replicas_ready(cluster, "backend", EXPECTED_REPLICAS["backend"]),
+        replicas_ready(cluster, "frontend", EXPECTED_REPLICAS["frontend"]),
+        Condition(f"no Ready app replica on {node}", elsewhere),
+        app_serving(app),
+    )
+
+
+def recovered(cluster: ClusterHandle, app: TodoApp, tier: str, n: int, old_uids: Iterable[str]) -> Condition:
+    """Recovery as measured: the tier's replicas replaced and Ready, and a request served by the front end."""
+    return all_of(
+        f"{tier} recovered and serving",
+        pods_replaced(cluster, tier, old_uids, n),
+        app_serving(app),
+    )

@@ -1,0 +1,498 @@
+"""Fault injection: pod kills, mysqld SIGKILL, stop/start/pause of the suite's own kind node containers."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType, TracebackType
+from typing import Any, Literal
+
+from support.cluster import ClusterHandle, PodInfo
+from support.conditions import pods_replaced
+from support.safety import SafetyPolicy, check
+from support.traffic import BackgroundReader, BackgroundWriter, FaultWindow, WindowStats, window_stats
+from support.victims import Victims
+from support.waits import Condition, WaitTimeout, until
+
+__all__ = [
+    "DockerCli",
+    "Fault",
+    "FaultInjector",
+    "FaultLog",
+    "NodeGuard",
+    "UnsafeNode",
+    "find_mysqld_script",
+    "measure_recovery",
+]
+
+DockerRunner = Callable[[Sequence[str], float], subprocess.CompletedProcess[str]]
+NodeState = Literal["stopped", "paused"]
+
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
+KIND_ROLE_LABEL = "io.x-k8s.kind.role"
+
+# Prints the pid (in the namespace it runs in) of mariadbd/mysqld, found by /proc scan so no procps is needed.
+# With $1 set, only a process whose cgroup names that container id qualifies (used from the node container).
+find_mysqld_script = r"""
+for d in /proc/[0-9]*; do
+  c=$(cat "$d/comm" 2>/dev/null) || continue
+  case "$c" in mariadbd|mysqld) ;; *) continue ;; esac
+  if [ -n "$1" ] && ! grep -q "$1" "$d/cgroup" 2>/dev/null; then continue; fi
+  echo "${d#/proc/}"
+done
+"""
+
+
+class UnsafeNode(RuntimeError):
+    """A docker container is not a worker node of the suite's own kind cluster."""
+
+
+def _default_runner(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run the docker CLI with a time limit."""
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+class DockerCli:
+    """The few docker CLI calls node faults need; the runner is injectable for tests."""
+
+    def __init__(self, docker: str = "docker", runner: DockerRunner | None = None) -> None:
+        self.docker = docker
+        self.runner = runner or _default_runner
+
+    def run(self, *args: str, timeout: float = 60) -> str:
+        """Run `docker <args>` and return stdout, raising with stderr on failure."""
+        done = self.runner([self.docker, *args], timeout)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[:500]}"
+            )
+        return done.stdout
+
+    def labels(self, container: str) -> dict[str, str]:
+        """A container's labels."""
+        out = self.run("inspect", "--format", "{{json .Config.Labels}}", container)
+        return dict(json.loads(out or "{}") or {})
+
+    def state(self, container: str) -> str:
+        """A container's state: running, paused, exited, ..."""
+        return self.run("inspect", "--format", "{{.State.Status}}", container).strip()
+
+
+@dataclass
+class Fault:
+    """One injected fault: what, where, and when (monotonic t0 for recovery timing)."""
+
+    name: str
+    tier: str
+    targets: list[str]
+    t0: float
+    wall_t0: float
+    old_uids: set[str] = field(default_factory=set)
+    old_restarts: dict[str, int] = field(default_factory=dict)
+    detail: str = ""
+
+    def elapsed(self) -> float:
+        """Seconds since the fault was injected."""
+        return time.monotonic() - self.t0
+
+
+class NodeGuard:
+    """Remembers every node it stopped or paused and restores all of them on exit, failure, Ctrl-C or exit."""
+
+    def __init__(self, docker: DockerCli, suite_cluster: str) -> None:
+        self.docker = docker
+        self.suite_cluster = suite_cluster
+        self._touched: dict[str, NodeState] = {}
+        self._lock = threading.Lock()
+        self._previous: dict[int, Any] = {}
+        self._atexit_registered = False
+
+    # -- guarding ----------------------------------------------------------------------------------
+    def verify_worker(self, node: str) -> None:
+        """Refuse unless the container is a worker node of the suite's own kind cluster."""
+        labels = self.docker.labels(node)
+        cluster = labels.get(KIND_CLUSTER_LABEL)
+        role = labels.get(KIND_ROLE_LABEL)
+        if cluster != self.suite_cluster:
+            raise UnsafeNode(
+                f"container {node!r} carries {KIND_CLUSTER_LABEL}={cluster!r}, not the suite cluster "
+                f"{self.suite_cluster!r}: refusing to touch it"
+            )
+        if role != "worker":
+            raise UnsafeNode(f"container {node!r} has kind role {role!r}: only worker nodes are ever stopped")
+
+    @property
+    def touched(self) -> dict[str, NodeState]:
+        """Nodes currently stopped or paused by this guard."""
+        with self._lock:
+            return dict(self._touched)
+
+    def stop(self, node: str, timeout_s: int = 0) -> None:
+        """`docker stop` a worker (timeout 0: an abrupt loss, not a drain)."""
+        self.verify_worker(node)
+        with self._lock:
+            self._touched[node] = "stopped"  # recorded first: a stop interrupted half-way is still restored
+        self.docker.run("stop", "--time", str(timeout_s), node, timeout=60 + timeout_s)
+
+    def start(self, node: str) -> None:
+        """`docker start` a worker this guard stopped."""
+        self.verify_worker(node)
+        self.docker.run("start", node, timeout=120)
+        with self._lock:
+            self._touched.pop(node, None)
+
+    def pause(self, node: str) -> None:
+        """`docker pause` a worker: a hung node whose processes are frozen."""
+        self.verify_worker(node)
+        with self._lock:
+            self._touched[node] = "paused"
+        self.docker.run("pause", node)
+
+    def unpause(self, node: str) -> None:
+        """`docker unpause` a worker this guard paused."""
+        self.verify_worker(node)
+        self.docker.run("unpause", node)
+        with self._lock:
+            self._touched.pop(node, None)
+
+    def restore_all(self) -> list[str]:
+        """Bring back every node still stopped or paused; returns what failed to restore (never raises)."""
+        problems: list[str] = []
+        for node, state in self.touched.items():
+            try:
+                current = self.docker.state(node)
+                if current == "paused":
+                    self.docker.run("unpause", node)
+                elif current != "running":
+                    self.docker.run("start", node, timeout=120)
+                with self._lock:
+                    self._touched.pop(node, None)
+            except Exception as exc:
+                problems.append(f"{node} ({state}): {exc}")
+        return problems
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def install(self) -> None:
+        """Restore on interpreter exit and on SIGINT/SIGTERM (then hand the signal on)."""
+        if not self._atexit_registered:
+            atexit.register(self.restore_all)
+            self._atexit_registered = True
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread; atexit still covers us
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if sig not in self._previous:
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+
+    def uninstall(self) -> None:
+        """Put the previous signal handlers back."""
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in self._previous.items():
+                signal.signal(sig, handler)
+        self._previous.clear()
+        if self._atexit_registered:
+            atexit.unregister(self.restore_all)
+            self._atexit_registered = False
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Restore nodes first, then behave as the previous handler would."""
+        self.restore_all()
+        previous = self._previous.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        else:
+            raise SystemExit(128 + signum)
+
+    def __enter__(self) -> NodeGuard:
+        self.install()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        problems = self.restore_all()
+        self.uninstall()
+        if problems and exc is None:
+            raise RuntimeError("could not restore node(s): " + "; ".join(problems))
+
+
+class FaultInjector:
+    """Every fault the features name, each behind the safety guard."""
+
+    def __init__(
+        self,
+        cluster: ClusterHandle,
+        policy: SafetyPolicy,
+        victims: Victims,
+        guard: NodeGuard | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.policy = policy
+        self.victims = victims
+        # None in staging mode: node faults are then impossible, not merely skipped.
+        self.guard = guard
+
+    def _check(self, scope: Literal["pod", "node"]) -> None:
+        """Refuse unless the target is the suite's own cluster (or an allowed context for pod faults)."""
+        check(self.cluster.facts(), self.policy, scope)
+
+    def _ready(self, tier: str) -> list[PodInfo]:
+        """Ready pods of a tier, or a clear error if there is nothing to kill."""
+        pods = self.cluster.ready_pods(tier)
+        if not pods:
+            raise RuntimeError(
+                f"no Ready {tier} pod to inject a fault into (namespace {self.cluster.namespace})"
+            )
+        return pods
+
+    def kill_pod(self, tier: str, grace_seconds: int | None = None) -> Fault:
+        """Delete one Ready pod of a tier, chosen by the seeded victim picker."""
+        self._check("pod")
+        pods = self._ready(tier)
+        victim: PodInfo = self.victims.pick(pods, f"{tier} pod")
+        kind = "immediate" if grace_seconds == 0 else "graceful"
+        fault = Fault(
+            f"{tier} pod killed ({kind})",
+            tier,
+            [victim.name],
+            time.monotonic(),
+            time.time(),
+            old_uids={victim.uid},
+            detail=f"pod {victim.name} on {victim.node}",
+        )
+        self.cluster.delete_pod(victim.name, grace_seconds)
+        return fault
+
+    def kill_all(self, tier: str, grace_seconds: int | None = None) -> Fault:
+        """Delete every pod of a tier at once."""
+        self._check("pod")
+        pods = self._ready(tier)
+        fault = Fault(
+            f"all {tier} pods killed",
+            tier,
+            [p.name for p in pods],
+            time.monotonic(),
+            time.time(),
+            old_uids={p.uid for p in self.cluster.pods(tier)},
+        )
+        for pod in pods:
+            self.cluster.delete_pod(pod.name, grace_seconds)
+        return fault
+
+    def kill_mysqld(self) -> Fault:
+        """SIGKILL the database server process inside its container (the pod itself stays)."""
+        self._check("pod")
+        pod = self._ready("database")[0]
+        container, container_id = next(iter(pod.container_ids.items()))
+        found = self.cluster.exec(pod.name, ["sh", "-c", find_mysqld_script, "find"], container=container)
+        pids = found.stdout.split()
+        if not pids:
+            raise RuntimeError(f"no mariadbd/mysqld process in pod {pod.name}: {found.stderr.strip()[:300]}")
+        fault = Fault(
+            "mysqld killed with SIGKILL",
+            "database",
+            [pod.name],
+            time.monotonic(),
+            time.time(),
+            old_uids={pod.uid},
+            old_restarts={pod.name: pod.restarts},
+        )
+        if pids != ["1"]:
+            done = self.cluster.exec(pod.name, ["kill", "-9", *pids], container=container)
+            if done.rc != 0:
+                raise RuntimeError(
+                    f"kill -9 {' '.join(pids)} in pod {pod.name} failed: {done.stderr.strip()}"
+                )
+            fault.detail = f"pid {' '.join(pids)} in pod {pod.name} (from inside the container)"
+            return fault
+        # The server is the container's PID 1, which ignores SIGKILL sent from inside its own pid namespace:
+        # send it from the node container, the parent namespace, picking the process by its container id.
+        if self.guard is None:
+            raise RuntimeError(
+                "mysqld is PID 1 of its container and cannot be SIGKILLed from inside; killing it from the "
+                "node "
+                "needs the suite's kind cluster (not available in staging mode)"
+            )
+        self._check("node")
+        node = pod.node
+        self.guard.verify_worker(node)
+        short_id = container_id.split("://", 1)[-1]
+        out = self.guard.docker.run("exec", node, "sh", "-c", find_mysqld_script, "find", short_id)
+        node_pids = out.split()
+        if len(node_pids) != 1:
+            raise RuntimeError(
+                f"expected one mysqld of container {short_id[:12]} on node {node}, found {node_pids}"
+            )
+        self.guard.docker.run("exec", node, "kill", "-9", node_pids[0])
+        fault.detail = f"pid {node_pids[0]} on node {node} (container {short_id[:12]} of pod {pod.name})"
+        return fault
+
+    def _node_fault(self, name: str, node: str, action: Callable[[NodeGuard, str], None]) -> Fault:
+        """Check safety, note the pods on the node, then act on the node container through the guard."""
+        self._check("node")
+        if self.guard is None:
+            raise RuntimeError(f"{name}: node faults need the suite's own kind cluster (not staging mode)")
+        on_node = [p for p in self.cluster.all_pods() if p.node == node]
+        fault = Fault(
+            name,
+            "node",
+            [node],
+            time.monotonic(),
+            time.time(),
+            old_uids={p.uid for p in on_node},
+            detail=f"pods on {node}: {', '.join(p.name for p in on_node) or 'none'}",
+        )
+        action(self.guard, node)
+        return fault
+
+    def stop_node(self, node: str) -> Fault:
+        """Stop a worker node container abruptly."""
+        return self._node_fault("worker node stopped", node, NodeGuard.stop)
+
+    def start_node(self, node: str) -> Fault:
+        """Start a worker node container the suite stopped."""
+        return self._node_fault("worker node started", node, NodeGuard.start)
+
+    def pause_node(self, node: str) -> Fault:
+        """Pause a worker node container (hung node)."""
+        return self._node_fault("worker node paused", node, NodeGuard.pause)
+
+    def unpause_node(self, node: str) -> Fault:
+        """Unpause a worker node container the suite paused."""
+        return self._node_fault("worker node unpaused", node, NodeGuard.unpause)
+
+    def spread(self, tier: str, timeout: float = 180.0) -> list[str]:
+        """Put a tier's Ready replicas on different Ready workers, moving one co-located pod at a time."""
+        self._check("pod")
+        workers = {n.name for n in self.cluster.nodes() if not n.control_plane and n.ready}
+        moved: list[str] = []
+        # Each move frees one crowded slot; replicas (<= 2 here) bound the number of rounds.
+        for _ in range(len(workers) + 1):
+            pods = self.cluster.ready_pods(tier)
+            crowd = Counter(p.node for p in pods)
+            if len(crowd) >= min(len(pods), len(workers)):
+                return moved
+            crowded = crowd.most_common(1)[0][0]
+            victim = min((p for p in pods if p.node == crowded), key=lambda p: p.name)
+            self.cluster.delete_pod(victim.name, None)
+            moved.append(f"{victim.name} (from {crowded})")
+            until(pods_replaced(self.cluster, tier, {victim.uid}, len(pods)), timeout=timeout, interval=0.5)
+        placement = {p.name: p.node for p in self.cluster.ready_pods(tier)}
+        raise RuntimeError(f"{tier} replicas did not spread over workers {sorted(workers)}: {placement}")
+
+    def pick_worker(self, hosting_tier: str, avoid_tier: str | None = None) -> str:
+        """Choose a worker hosting a Ready pod of a tier, and none of avoid_tier (never the control plane)."""
+        workers = {n.name for n in self.cluster.nodes() if not n.control_plane and n.ready}
+        avoid = {p.node for p in self.cluster.pods(avoid_tier)} if avoid_tier else set()
+        candidates = sorted(
+            {
+                p.node
+                for p in self.cluster.ready_pods(hosting_tier)
+                if p.node in workers and p.node not in avoid
+            }
+        )
+        if not candidates:
+            raise RuntimeError(
+                f"no Ready worker node hosts a Ready {hosting_tier} pod"
+                + (f" without a {avoid_tier} pod" if avoid_tier else "")
+            )
+        chosen: str = self.victims.pick(candidates, f"worker hosting {hosting_tier}")
+        return chosen
+
+
+@dataclass
+class FaultLog:
+    """One scenario's faults in order, with the background traffic whose fault windows they open and close."""
+
+    injected: list[Fault] = field(default_factory=list)
+    reader: BackgroundReader | None = None
+    writer: BackgroundWriter | None = None
+    windows: list[FaultWindow] = field(default_factory=list)
+    _open: tuple[str, float] | None = None
+
+    @property
+    def last(self) -> Fault:
+        """The most recent fault ("that node", "the lost ones")."""
+        if not self.injected:
+            raise LookupError("no fault was injected in this scenario yet")
+        return self.injected[-1]
+
+    def last_node(self, *names: str) -> str:
+        """The node of the most recent node fault with one of these names."""
+        for fault in reversed(self.injected):
+            if fault.tier == "node" and (not names or fault.name in names):
+                return fault.targets[0]
+        raise LookupError(f"no node fault {names or ''} was injected in this scenario")
+
+    def _traffic(self) -> BackgroundReader | BackgroundWriter | None:
+        """The loop whose time frame windows use (the reader's, else the writer's)."""
+        return self.reader or self.writer
+
+    def add(self, fault: Fault) -> Fault:
+        """Record a fault and open its window in the traffic's time frame."""
+        self.injected.append(fault)
+        loop = self._traffic()
+        if loop is not None and self._open is None:
+            self._open = (fault.name, max(0.0, fault.t0 - loop.epoch))
+        return fault
+
+    def close_window(self) -> FaultWindow | None:
+        """Close the open fault window now (after recovery) and return it."""
+        loop = self._traffic()
+        if loop is None or self._open is None:
+            return None
+        window = FaultWindow(self._open[0], self._open[1], loop.now())
+        self.windows.append(window)
+        self._open = None
+        return window
+
+    def close_and_measure(self) -> dict[str, Any] | None:
+        """Close the open window and return its availability record (stats and raw samples) for results."""
+        window = self.close_window()
+        loop = self._traffic()
+        if window is None or loop is None:
+            return None
+        samples = [
+            {"t": s.t, "ok": s.ok, "latency_s": s.latency}
+            for s in loop.results
+            if window.start <= s.t < window.end
+        ]
+        return {"fault": window.name, **self.stats(window).to_dict(), "samples": samples}
+
+    def stats(self, window: FaultWindow) -> WindowStats:
+        """Availability of the reader (else writer) samples in one window."""
+        loop = self._traffic()
+        return window_stats(loop.results if loop is not None else [], window)
+
+    def stop_traffic(self, timeout: float = 30) -> None:
+        """Stop and join the background loops (bounded)."""
+        for loop in (self.reader, self.writer):
+            if loop is not None and loop.is_alive():
+                loop.stop()
+                loop.join(timeout)
+
+
+def measure_recovery(fault: Fault, condition: Condition, budget_s: float, interval: float = 0.25) -> float:
+    """Wait until the condition holds (budget counted from the fault); return the seconds since t0."""
+    remaining = max(0.0, budget_s - fault.elapsed())
+    try:
+        until(condition, timeout=remaining, interval=interval)
+    except WaitTimeout as exc:
+        raise WaitTimeout(
+            f"{condition.name} after '{fault.name}' ({fault.detail})",
+            budget_s,
+            fault.elapsed(),
+            exc.last_value,
+            exc.last_error,
+            exc.attempts,
+            value_seen=exc.value_seen,
+        ) from exc
+    return fault.elapsed()
