@@ -1,0 +1,1 @@
+"""Step definitions, one module per domain; registered as plugins by the root conftest."""

@@ -1,0 +1,75 @@
+"""Steps for a user working with the to-do page in headless Chromium."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from support.app import Owner
+from support.browser import Browser, BrowserError, TodoPage
+
+__all__: list[str] = []
+
+PAGE_BUDGET_S = 15.0
+RELOAD_EVERY_S = 3.0
+
+
+@pytest.fixture
+def browser_session() -> Iterator[Browser]:
+    """One headless Chromium per scenario, always closed."""
+    with Browser(timeout=30.0) as browser:
+        yield browser
+
+
+@given(parsers.parse("{name} has the to-do page open in her browser"), target_fixture="page")
+def _(owner: Owner, browser_session: Browser, name: str) -> TodoPage:
+    """The front end's page, loaded."""
+    assert owner.name == name
+    page = TodoPage(browser_session, owner.app.base_url)
+    page.open()
+    return page
+
+
+@when(parsers.parse('{name} adds "{text}" on the page'))
+@given(parsers.parse('{name} has added "{text}" on the page'))
+def _(owner: Owner, page: TodoPage, name: str, text: str) -> None:
+    """Type the title and submit it, then see it listed."""
+    page.add(owner.title(text))
+    page.wait_until_shown(owner.title(text), PAGE_BUDGET_S)
+
+
+@when(parsers.parse('{name} ticks "{text}" as done on the page'))
+def _(owner: Owner, page: TodoPage, name: str, text: str) -> None:
+    """Tick the to-do done."""
+    page.complete(owner.title(text))
+
+
+@then(parsers.parse('the page shows "{text}" as done'))
+def _(owner: Owner, page: TodoPage, text: str) -> None:
+    """The page marks it done."""
+    page.wait_until_shown(owner.title(text), PAGE_BUDGET_S, completed=True)
+
+
+@when(parsers.parse("{name} reloads the page"))
+def _(page: TodoPage, name: str) -> None:
+    """Load the page again."""
+    page.open()
+
+
+@then(parsers.parse('the page shows "{text}" within {seconds:d} seconds'))
+def _(owner: Owner, page: TodoPage, text: str, seconds: int) -> None:
+    """The to-do appears on the page within the budget, reloading as a user would."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            page.wait_until_shown(
+                owner.title(text), min(RELOAD_EVERY_S, max(0.1, deadline - time.monotonic()))
+            )
+            return
+        except BrowserError:
+            if time.monotonic() >= deadline:
+                raise
+            page.open()

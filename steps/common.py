@@ -1,0 +1,47 @@
+"""Steps every feature shares: the deployed app at its steady state, the scenario's user and her to-dos."""
+
+from __future__ import annotations
+
+from pytest_bdd import given, parsers, then
+
+from support.app import Owner, TodoApp
+from support.cluster import ClusterHandle
+from support.conditions import app_serving, rolled_out, todos_present
+from support.waits import until
+
+__all__: list[str] = []
+
+# A previous scenario may have left replicas restarting: every scenario starts from the steady state.
+STEADY_STATE_BUDGET_S = 240.0
+
+
+@given("the to-do app is deployed on the suite's cluster")
+def _(deployed: ClusterHandle, app: TodoApp) -> None:
+    """The full manifest set is applied, rolled out and serving (the replica counts are checked elsewhere)."""
+    until(rolled_out(deployed), timeout=STEADY_STATE_BUDGET_S, interval=1.0)
+    until(app_serving(app), timeout=60, interval=0.5)
+
+
+@given(parsers.parse("a new user {name} with an empty list"))
+def _(owner: Owner, name: str) -> None:
+    """A fresh user whose list starts empty."""
+    assert owner.name == name, f"the scenario's user is {owner.name}, the step names {name}"
+    assert owner.todos() == [], f"{owner.tag} should start with no to-dos"
+
+
+@given(parsers.parse("a new user {name} with {count:d} to-dos"), target_fixture="seeded")
+def _(owner: Owner, name: str, count: int) -> list[str]:
+    """A fresh user with `count` to-dos stored before anything happens."""
+    assert owner.name == name, f"the scenario's user is {owner.name}, the step names {name}"
+    texts = [f"to-do {i} of {count}" for i in range(1, count + 1)]
+    for text in texts:
+        owner.app.add(owner.title(text))
+    return [owner.title(text) for text in texts]
+
+
+@then(parsers.parse("{name} still sees her {count:d} to-dos within {seconds:d} seconds"))
+def _(owner: Owner, seeded: list[str], name: str, count: int, seconds: int) -> None:
+    """Every to-do stored before the fault is listed again."""
+    assert len(seeded) == count, f"the scenario stored {len(seeded)} to-dos, the step expects {count}"
+    until(todos_present(owner.app, seeded), timeout=seconds, interval=0.5)
+    assert len(owner.todos()) == count, f"{name} has {owner.texts()} instead of her {count} to-dos"

@@ -1,0 +1,213 @@
+"""Steps for managing to-dos through the front end, and for seeing both back-end replicas at work."""
+
+from __future__ import annotations
+
+import re
+
+from pytest_bdd import given, parsers, then, when
+
+from support.app import Owner, RawResponse, Todo
+from support.cluster import ClusterHandle
+
+__all__: list[str] = []
+
+# Far above any id a test run creates (BIGINT AUTO_INCREMENT), so "does not exist" holds without a lookup.
+UNKNOWN_ID = 9_000_000_000_000
+SHARE_REQUESTS_MIN = 4
+
+
+def _texts(quoted: str) -> list[str]:
+    """'"a", "b" and "c"' -> ['a', 'b', 'c']."""
+    return re.findall(r'"([^"]*)"', quoted)
+
+
+def _mine(owner: Owner, name: str) -> Owner:
+    """The scenario's user, checked against the name the step uses."""
+    assert owner.name == name, f"the scenario's user is {owner.name}, the step names {name}"
+    return owner
+
+
+@when(parsers.parse('{name} adds the to-do "{text}"'))
+@given(parsers.parse('{name} has added the to-do "{text}"'))
+def _(owner: Owner, name: str, text: str) -> None:
+    """One to-do added through the front end."""
+    stored = _mine(owner, name).app.add(owner.title(text))
+    assert stored.title == owner.title(text) and stored.completed is False, f"stored as {stored}"
+
+
+@given(parsers.re(r'(?P<name>\w+) has added the to-dos (?P<quoted>".*")'))
+def _(owner: Owner, name: str, quoted: str) -> None:
+    """Several to-dos added in the order given."""
+    for text in _texts(quoted):
+        _mine(owner, name).app.add(owner.title(text))
+
+
+@then(parsers.re(r"(?P<name>\w+)'s list shows \"(?P<text>[^\"]*)\" as (?P<state>open|done)"))
+def _(owner: Owner, name: str, text: str, state: str) -> None:
+    """The to-do is listed, open or done."""
+    todo = _mine(owner, name).find(text)
+    assert todo.completed is (state == "done"), f"{text!r} is {'done' if todo.completed else 'open'}"
+
+
+@then(parsers.re(r"(?P<name>\w+)'s list does not show \"(?P<text>[^\"]*)\""))
+def _(owner: Owner, name: str, text: str) -> None:
+    """The to-do is not listed."""
+    assert text not in _mine(owner, name).texts(), f"{name}'s list still shows {text!r}"
+
+
+@then(parsers.re(r"(?P<name>\w+)'s list shows (?P<quoted>\".*\") in that order"))
+def _(owner: Owner, name: str, quoted: str) -> None:
+    """Exactly these to-dos, in this order."""
+    assert _mine(owner, name).texts() == _texts(quoted)
+
+
+@then(parsers.re(r"(?P<name>\w+)'s list holds (?P<count>\d+) to-dos?"))
+def _(owner: Owner, name: str, count: str) -> None:
+    """The number of her to-dos."""
+    assert len(_mine(owner, name).todos()) == int(count), f"{name} has {owner.texts()}"
+
+
+@then(parsers.parse("{name}'s list is still empty"))
+def _(owner: Owner, name: str) -> None:
+    """Nothing was stored for her."""
+    assert _mine(owner, name).todos() == [], f"{name}'s list holds {owner.texts()}"
+
+
+@when(parsers.parse('{name} opens the to-do "{text}"'), target_fixture="opened")
+def _(owner: Owner, name: str, text: str) -> Todo:
+    """Read one to-do by its id."""
+    return _mine(owner, name).app.get(owner.find(text).id)
+
+
+@then(parsers.parse('she sees the to-do "{text}" as open'))
+def _(owner: Owner, opened: Todo, text: str) -> None:
+    """The single to-do read back is the one stored, still open."""
+    assert opened.title == owner.title(text) and opened.completed is False, f"read {opened}"
+
+
+@when(parsers.parse('{name} renames the to-do "{old}" to "{new}"'))
+def _(owner: Owner, name: str, old: str, new: str) -> None:
+    """Change the title."""
+    updated = _mine(owner, name).app.update(owner.find(old).id, title=owner.title(new))
+    assert updated.title == owner.title(new)
+
+
+@when(parsers.parse('{name} completes the to-do "{text}"'))
+def _(owner: Owner, name: str, text: str) -> None:
+    """Mark it done."""
+    assert _mine(owner, name).app.complete(owner.find(text).id).completed is True
+
+
+@when(parsers.parse('{name} deletes the to-do "{text}"'))
+def _(owner: Owner, name: str, text: str) -> None:
+    """Delete it."""
+    _mine(owner, name).app.delete(owner.find(text).id)
+
+
+@when(parsers.parse("{name} tries to add a to-do without a title"), target_fixture="answer")
+def _(owner: Owner, name: str) -> RawResponse:
+    """A create request with no title at all."""
+    return _mine(owner, name).app.raw("POST", "/api/todos", {"completed": False})
+
+
+@when(
+    parsers.parse("{name} tries to add a to-do with a title of {length:d} characters"),
+    target_fixture="answer",
+)
+def _(owner: Owner, name: str, length: int) -> RawResponse:
+    """A create request whose title has the given length."""
+    return _mine(owner, name).app.raw("POST", "/api/todos", {"title": owner.title_of_length(length)})
+
+
+@when(parsers.parse("{name} adds a to-do with a title of {length:d} characters"))
+def _(owner: Owner, name: str, length: int) -> None:
+    """A create that must succeed at the given title length."""
+    title = owner.title_of_length(length)
+    assert _mine(owner, name).app.add(title).title == title
+
+
+@then("she is told that the title is invalid")
+def _(answer: RawResponse) -> None:
+    """A validation refusal naming the title, as JSON without internals."""
+    assert answer.status in (400, 422), f"expected a validation refusal, got {answer.status}: {answer.text}"
+    assert isinstance(answer.body, dict) and answer.detail, f"the refusal carries no detail: {answer.text}"
+    named = answer.body.get("field") == "title" or "title" in answer.detail.lower()
+    assert named, f"the refusal does not name the title: {answer.body}"
+    assert "Traceback" not in answer.text, "the refusal leaks a stack trace"
+
+
+@when(parsers.parse("{name} asks for a to-do that does not exist"), target_fixture="answer")
+def _(owner: Owner, name: str) -> RawResponse:
+    """Read an id nobody created."""
+    return _mine(owner, name).app.raw("GET", f"/api/todos/{UNKNOWN_ID}")
+
+
+@when(parsers.parse("{name} tries to complete a to-do that does not exist"), target_fixture="answer")
+def _(owner: Owner, name: str) -> RawResponse:
+    """Change an id nobody created."""
+    return _mine(owner, name).app.raw("PATCH", f"/api/todos/{UNKNOWN_ID}", {"completed": True})
+
+
+@when(parsers.parse("{name} tries to delete a to-do that does not exist"), target_fixture="answer")
+def _(owner: Owner, name: str) -> RawResponse:
+    """Delete an id nobody created."""
+    return _mine(owner, name).app.raw("DELETE", f"/api/todos/{UNKNOWN_ID}")
+
+
+@then("she is told that the to-do was not found")
+def _(answer: RawResponse) -> None:
+    """A not-found answer that names the id, as JSON."""
+    assert answer.status == 404, f"expected not found, got {answer.status}: {answer.text}"
+    assert "not found" in answer.detail.lower(), f"the answer does not say 'not found': {answer.text}"
+    assert str(UNKNOWN_ID) in answer.detail, f"the answer does not name the id {UNKNOWN_ID}: {answer.detail}"
+
+
+@when(
+    parsers.parse("{name} makes up to {count:d} requests through the front end"), target_fixture="answered_by"
+)
+def _(owner: Owner, deployed: ClusterHandle, name: str, count: int) -> dict[str, int]:
+    """Ask which replica answers, on new connections, until every Ready replica answered (bounded)."""
+    replicas = {p.name for p in deployed.ready_pods("backend")}
+    seen: dict[str, int] = {}
+    for i in range(count):
+        pod = _mine(owner, name).app.info(fresh=True).pod
+        seen[pod] = seen.get(pod, 0) + 1
+        if i + 1 >= SHARE_REQUESTS_MIN and replicas <= set(seen):
+            break
+    return seen
+
+
+@then("both back-end replicas have answered some of them")
+def _(deployed: ClusterHandle, answered_by: dict[str, int]) -> None:
+    """Every Ready back-end replica answered at least once."""
+    replicas = {p.name for p in deployed.ready_pods("backend")}
+    assert len(replicas) == 2, f"expected 2 Ready back-end replicas, found {sorted(replicas)}"
+    assert replicas <= set(answered_by), (
+        f"answers per replica {answered_by}; Ready replicas {sorted(replicas)}"
+    )
+
+
+@when(
+    parsers.parse('{name} adds the to-do "{text}" through one back-end replica'), target_fixture="written_via"
+)
+def _(owner: Owner, deployed: ClusterHandle, name: str, text: str) -> str:
+    """Create the to-do on one chosen replica (through the API server's proxy to that pod)."""
+    _mine(owner, name)
+    replicas = sorted(p.name for p in deployed.ready_pods("backend"))
+    assert len(replicas) == 2, f"expected 2 Ready back-end replicas, found {replicas}"
+    status, body = deployed.pod_request(replicas[0], "POST", "/api/todos", {"title": owner.title(text)})
+    assert status == 201, f"replica {replicas[0]} answered {status}: {body}"
+    return replicas[0]
+
+
+@then(parsers.parse('the other back-end replica shows "{text}" in {name}\'s list'))
+def _(owner: Owner, deployed: ClusterHandle, written_via: str, text: str, name: str) -> None:
+    """The replica that did not store the to-do lists it (the data lives in the shared database)."""
+    others = sorted(p.name for p in deployed.ready_pods("backend") if p.name != written_via)
+    assert others, f"no Ready back-end replica other than {written_via}"
+    status, body = deployed.pod_request(others[0], "GET", "/api/todos")
+    assert status == 200, f"replica {others[0]} answered {status}: {body}"
+    titles = [item["title"] for item in body]
+    assert owner.title(text) in titles, (
+        f"replica {others[0]} does not list {text!r} written via {written_via}"
+    )
