@@ -32,14 +32,20 @@ def main(argv: list[str] | None = None) -> int:
             from kit.api import ensure_tools
 
             tools = ensure_tools(rebuild=args.rebuild)
-            print(json.dumps({"kind": str(tools.kind), "kubectl": str(tools.kubectl),
-                              "node_image": tools.node_image}, indent=1))
+            print(
+                json.dumps(
+                    {"kind": str(tools.kind), "kubectl": str(tools.kubectl), "node_image": tools.node_image},
+                    indent=1,
+                )
+            )
         elif args.cmd == "up":
             from kit.api import ensure_cluster
 
             info = ensure_cluster(args.name)
-            print(f"cluster {info.name} ready: KUBECONFIG={info.kubeconfig} context {info.context}; "
-                  f"front end NodePort at {info.frontend_url}")
+            print(
+                f"cluster {info.name} ready: KUBECONFIG={info.kubeconfig} context {info.context}; "
+                f"front end NodePort at {info.frontend_url}"
+            )
         elif args.cmd == "down":
             from kit.api import delete_cluster
 

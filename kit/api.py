@@ -21,8 +21,16 @@ from kit.nodeimage import build_node_image
 from kit.pins import Pins, cache_dir, input_key, load_pins
 from kit.preflight import ensure_docker
 
-__all__ = ["ClusterInfo", "Tools", "build_image", "delete_cluster", "ensure_cluster", "ensure_tools", "load_image",
-           "node_containers"]
+__all__ = [
+    "ClusterInfo",
+    "Tools",
+    "build_image",
+    "delete_cluster",
+    "ensure_cluster",
+    "ensure_tools",
+    "load_image",
+    "node_containers",
+]
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,16 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
     with phase("kind base image"):
         ensure_image(base_spec, base_key, rebuild=rebuild)
     with phase("node image"):
-        node = build_node_image(pins, base_spec.tag, base_spec.key(base_key), k8s_bin, kind_src, specs,
-                                [s.key(base_key) for s in specs], rebuild=rebuild)
+        node = build_node_image(
+            pins,
+            base_spec.tag,
+            base_spec.key(base_key),
+            k8s_bin,
+            kind_src,
+            specs,
+            [s.key(base_key) for s in specs],
+            rebuild=rebuild,
+        )
     _tools = Tools(
         kind=go["kind"] / "bin" / "kind",
         kubectl=k8s_bin / "kubectl",
@@ -95,8 +111,10 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
         pins=pins,
         base_key=base_key,
     )
-    info(f"tools ready in {time.monotonic() - started:.1f}s: kind {pins.kind}, Kubernetes {pins.kubernetes}, "
-         f"node image {node}")
+    info(
+        f"tools ready in {time.monotonic() - started:.1f}s: kind {pins.kind}, Kubernetes {pins.kubernetes}, "
+        f"node image {node}"
+    )
     _record_timings()
     return _tools
 
@@ -110,12 +128,14 @@ def _record_timings() -> None:
 def _kind_cluster(name: str, tools: Tools, kubeconfig: Path) -> Any:
     from pytest_kind import KindCluster  # pytest-kind drives kind, with the kit's binaries (no downloads)
 
-    return KindCluster(name, kubeconfig=kubeconfig, image=tools.node_image, kind_path=tools.kind,
-                       kubectl_path=tools.kubectl)
+    return KindCluster(
+        name, kubeconfig=kubeconfig, image=tools.node_image, kind_path=tools.kind, kubectl_path=tools.kubectl
+    )
 
 
-def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True,
-                   host_port: int = c.FRONTEND_NODE_PORT) -> ClusterInfo:
+def ensure_cluster(
+    name: str = "todo-e2e", *, fast_failover: bool = True, host_port: int = c.FRONTEND_NODE_PORT
+) -> ClusterInfo:
     """Create the suite's cluster, or re-use a healthy one this kit made from the same node image."""
     tools = ensure_tools()
     cdir = c.cluster_dir(name)
@@ -128,19 +148,37 @@ def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True,
     if name in c.existing_clusters(tools.kind):
         nodes = c.node_containers(name)
         cp = (nodes.get("control-plane") or [""])[0]
-        image = d.docker("inspect", "--format", "{{.Config.Image}}", cp, check=False).stdout.strip()
+        image, image_id = (
+            d.docker("inspect", "--format", "{{.Config.Image}} {{.Image}}", cp, check=False)
+            .stdout.strip()
+            .partition(" ")[::2]
+        )
         if image != tools.node_image:
             raise c.ClusterError(
                 f"a kind cluster named {name!r} exists but runs node image {image or 'unknown'}, not this kit's "
-                f"{tools.node_image} (made by someone else, or before the pins changed). Delete it "
-                f"(`python -m kit down --name {name}`) or choose another name (--cluster-name).")
-        stopped = [n for ns in nodes.values() for n in ns
-                   if d.docker("inspect", "--format", "{{.State.Running}}", n).stdout.strip() != "true"]
+                f"{tools.node_image} (made by someone else?). Delete it "
+                f"(`python -m kit down --name {name}`) or choose another name (--cluster-name)."
+            )
+        if image_id != tools.node_image_id and token_file.exists():
+            # The kit's own cluster, kept from a run before the node image was rebuilt: replace it, or the suite
+            # would test yesterday's Kubernetes.
+            info(f"cluster {name} runs an older build of {image}: deleting it to create a fresh one")
+            delete_cluster(name)
+            return ensure_cluster(name, fast_failover=fast_failover, host_port=host_port)
+        stopped = [
+            n
+            for ns in nodes.values()
+            for n in ns
+            if d.docker("inspect", "--format", "{{.State.Running}}", n).stdout.strip() != "true"
+        ]
         for node in stopped:
             info(f"re-using cluster {name}: starting stopped node {node}")
             d.docker("start", node)
-        subprocess.run([str(tools.kind), "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(tools.kind), "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}"],
+            check=True,
+            capture_output=True,
+        )
         kind = _kind_cluster(name, tools, kubeconfig)
         kind.create(config_file=config)
         info(f"re-using cluster {name}")
@@ -156,25 +194,60 @@ def ensure_cluster(name: str = "todo-e2e", *, fast_failover: bool = True,
     token = token_file.read_text().strip() if token_file.exists() else ""
     if not token and not created:
         # Re-used cluster whose host-side token was lost (an interrupted run): keep the marker it already has.
-        proc = subprocess.run([str(tools.kubectl), "--kubeconfig", str(kubeconfig), "-n", ns, "get", "configmap",
-                               cm, "-o", "jsonpath={.data.cluster} {.data.token}"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                str(tools.kubectl),
+                "--kubeconfig",
+                str(kubeconfig),
+                "-n",
+                ns,
+                "get",
+                "configmap",
+                cm,
+                "-o",
+                "jsonpath={.data.cluster} {.data.token}",
+            ],
+            capture_output=True,
+            text=True,
+        )
         owner, _, found = proc.stdout.partition(" ")
         if proc.returncode == 0 and owner == name and found:
             token = found
     token = token or c.new_marker_token()
-    manifest = json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
-                           "metadata": {"name": cm, "namespace": ns, "labels": {"app.kubernetes.io/managed-by":
-                                                                                "todo-e2e-kit"}},
-                           "data": {"cluster": name, "token": token}})
-    subprocess.run([str(tools.kubectl), "--kubeconfig", str(kubeconfig), "apply", "-f", "-"], input=manifest,
-                   text=True, check=True, capture_output=True)
+    manifest = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": cm,
+                "namespace": ns,
+                "labels": {"app.kubernetes.io/managed-by": "todo-e2e-kit"},
+            },
+            "data": {"cluster": name, "token": token},
+        }
+    )
+    subprocess.run(
+        [str(tools.kubectl), "--kubeconfig", str(kubeconfig), "apply", "-f", "-"],
+        input=manifest,
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     token_file.write_text(token)
     seconds = time.monotonic() - started
     if created:
         c.log_created(name, seconds)
-    return ClusterInfo(name=name, kubeconfig=kubeconfig, context=f"kind-{name}", node_image=tools.node_image,
-                       frontend_url=f"http://127.0.0.1:{host_port}", kind=kind, marker_token=token,
-                       created=created, create_seconds=seconds)
+    return ClusterInfo(
+        name=name,
+        kubeconfig=kubeconfig,
+        context=f"kind-{name}",
+        node_image=tools.node_image,
+        frontend_url=f"http://127.0.0.1:{host_port}",
+        kind=kind,
+        marker_token=token,
+        created=created,
+        create_seconds=seconds,
+    )
 
 
 def delete_cluster(name: str = "todo-e2e") -> None:
@@ -182,8 +255,7 @@ def delete_cluster(name: str = "todo-e2e") -> None:
     tools = ensure_tools()
     if name in c.existing_clusters(tools.kind):
         with phase(f"kind delete cluster {name}"):
-            subprocess.run([str(tools.kind), "delete", "cluster", f"--name={name}"], check=True,
-                           capture_output=True)
+            subprocess.run([str(tools.kind), "delete", "cluster", f"--name={name}"], check=True, capture_output=True)
     cdir = c.cluster_dir(name)
     for f in ("kubeconfig", "marker-token"):
         (cdir / f).unlink(missing_ok=True)
@@ -208,8 +280,11 @@ def load_image(info_: ClusterInfo, image: str) -> None:
         raise ValueError(f"image {image!r} is not in the local Docker engine: build it or check the name")
     tools = ensure_tools()
     with phase(f"kind load {image}"):
-        subprocess.run([str(tools.kind), "load", "docker-image", image, f"--name={info_.name}"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(tools.kind), "load", "docker-image", image, f"--name={info_.name}"],
+            check=True,
+            capture_output=True,
+        )
 
 
 def node_containers(name: str = "todo-e2e") -> dict[str, list[str]]:

@@ -71,7 +71,9 @@ def artifact(kind: str, name: str, key: str, produce: Callable[[Path], None], *,
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError) and exc.errno == 28:
-            raise CacheError(f"out of disk space while building {kind}/{name} in {root}; nothing was cached. "
-                             "Free space (docker system prune, or remove old entries) and re-run.") from exc
+            raise CacheError(
+                f"out of disk space while building {kind}/{name} in {root}; nothing was cached. "
+                "Free space (docker system prune, or remove old entries) and re-run."
+            ) from exc
         raise
     return entry

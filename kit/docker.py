@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kit.log import info
 
-__all__ = ["KEY_LABEL", "DockerError", "build", "docker", "image_key", "image_id", "host_ca_bundle"]
+__all__ = ["KEY_LABEL", "DockerError", "build", "docker", "host_ca_bundle", "image_id", "image_key"]
 
 KEY_LABEL = "io.todo-e2e.kit.key"
 
@@ -19,11 +19,15 @@ class DockerError(RuntimeError):
     """A docker command failed; the message carries the command and the tail of its output."""
 
 
-def docker(*args: str, check: bool = True, capture: bool = True, timeout: float | None = None,
-           input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def docker(
+    *args: str,
+    check: bool = True,
+    capture: bool = True,
+    timeout: float | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the docker CLI; raise DockerError with the output's tail on failure."""
-    proc = subprocess.run(["docker", *args], capture_output=capture, text=True, timeout=timeout,
-                          input=input_text)  # noqa: PLW1510
+    proc = subprocess.run(["docker", *args], capture_output=capture, text=True, timeout=timeout, input=input_text)
     if check and proc.returncode != 0:
         out = ((proc.stdout or "") + (proc.stderr or "")).strip()
         raise DockerError(f"`docker {' '.join(args)[:200]}` failed ({proc.returncode}):\n{out[-3000:]}")
@@ -54,8 +58,15 @@ def host_ca_bundle() -> Path | None:
     return default if default.is_file() else None
 
 
-def build(context: Path, tag: str, key: str, *, extra_files: dict[str, Path] | None = None,
-          build_args: dict[str, str] | None = None, log: Path | None = None) -> bool:
+def build(
+    context: Path,
+    tag: str,
+    key: str,
+    *,
+    extra_files: dict[str, Path] | None = None,
+    build_args: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> bool:
     """Build `context` as `tag` unless an image with the same input key exists; returns True if it built.
 
     The context is staged in a temporary directory with the host CA bundle as `_build-ca.crt` (empty when the host
@@ -79,7 +90,7 @@ def build(context: Path, tag: str, key: str, *, extra_files: dict[str, Path] | N
         for name, value in (build_args or {}).items():
             args += ["--build-arg", f"{name}={value}"]
         info(f"docker build {tag} (from {context})")
-        proc = subprocess.run(["docker", *args, str(stage)], capture_output=True, text=True)  # noqa: PLW1510
+        proc = subprocess.run(["docker", *args, str(stage)], capture_output=True, text=True)
         if log:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(proc.stdout + proc.stderr)

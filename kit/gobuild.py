@@ -49,7 +49,7 @@ def go_env() -> dict[str, str]:
 
 
 def _go(args: list[str], cwd: Path, what: str) -> str:
-    proc = subprocess.run(["go", *args], cwd=cwd, env=go_env(), capture_output=True, text=True)  # noqa: PLW1510
+    proc = subprocess.run(["go", *args], cwd=cwd, env=go_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise GoBuildError(f"{what}: `go {' '.join(args)[:160]}` failed:\n{proc.stderr.strip()[-3000:]}")
     return proc.stdout
@@ -58,21 +58,28 @@ def _go(args: list[str], cwd: Path, what: str) -> str:
 def module_dir(module: str, version: str) -> Path:
     """Download one module version and return its extracted directory (fails naming module and version)."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=tmp, env=go_env(),
-                              capture_output=True, text=True)  # noqa: PLW1510
+        proc = subprocess.run(
+            ["go", "mod", "download", "-json", f"{module}@{version}"],
+            cwd=tmp,
+            env=go_env(),
+            capture_output=True,
+            text=True,
+        )
     try:
         info = json.loads(proc.stdout)
     except ValueError:
         info = {"Error": proc.stderr.strip()[-1500:] or f"go exited {proc.returncode}"}
     if "Error" in info or proc.returncode != 0:
-        raise GoBuildError(f"pin {module}@{version} is not available from the Go module proxy: "
-                           f"{info.get('Error', proc.stderr.strip()[-1500:])}")
+        raise GoBuildError(
+            f"pin {module}@{version} is not available from the Go module proxy: "
+            f"{info.get('Error', proc.stderr.strip()[-1500:])}"
+        )
     return Path(info["Dir"])
 
 
 def _staging_replaces(module: str, version: str, staging_version: str) -> list[str]:
     """Turn `k8s.io/x => ./staging/src/k8s.io/x` lines of kubernetes' go.mod into published-version replaces."""
-    gomod = (module_dir(module, version).parent / f"{module.rsplit('/', 1)[-1]}@{version}" / "go.mod")
+    gomod = module_dir(module, version).parent / f"{module.rsplit('/', 1)[-1]}@{version}" / "go.mod"
     text = gomod.read_text()
     return [f"\t{m} => {m} {staging_version}" for m in re.findall(r"^\s*(\S+) => \./staging/\S+", text, re.M)]
 
@@ -81,9 +88,14 @@ def _k8s_ldflags(version: str) -> list[str]:
     major, minor = version.lstrip("v").split(".")[:2]
     flags = []
     for pkg in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version"):
-        flags += [f"-X {pkg}.gitVersion={version}", f"-X {pkg}.gitMajor={major}", f"-X {pkg}.gitMinor={minor}",
-                  f"-X {pkg}.gitTreeState=clean", f"-X {pkg}.gitCommit=0000000000000000000000000000000000000000",
-                  f"-X {pkg}.buildDate={BUILD_DATE}"]
+        flags += [
+            f"-X {pkg}.gitVersion={version}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+            f"-X {pkg}.gitCommit=0000000000000000000000000000000000000000",
+            f"-X {pkg}.buildDate={BUILD_DATE}",
+        ]
     return flags
 
 
@@ -93,37 +105,53 @@ def components(pins: Pins) -> list[GoComponent]:
     return [
         GoComponent("kind", {"sigs.k8s.io/kind": pins.kind}, ["sigs.k8s.io/kind"]),
         GoComponent(
-            "kubernetes", {k8s: pins.kubernetes},
-            [f"{k8s}/cmd/{c}" for c in ("kubeadm", "kubelet", "kubectl", "kube-apiserver",
-                                        "kube-controller-manager", "kube-scheduler", "kube-proxy")],
-            tags=["selinux", "notest"], ldflags=_k8s_ldflags(pins.kubernetes), replace_staging_of=k8s,
+            "kubernetes",
+            {k8s: pins.kubernetes},
+            [
+                f"{k8s}/cmd/{c}"
+                for c in (
+                    "kubeadm",
+                    "kubelet",
+                    "kubectl",
+                    "kube-apiserver",
+                    "kube-controller-manager",
+                    "kube-scheduler",
+                    "kube-proxy",
+                )
+            ],
+            tags=["selinux", "notest"],
+            ldflags=_k8s_ldflags(pins.kubernetes),
+            replace_staging_of=k8s,
         ),
-        GoComponent("etcd", {"go.etcd.io/etcd/server/v3": pins.etcd_module},
-                    ["go.etcd.io/etcd/server/v3"]),
+        GoComponent("etcd", {"go.etcd.io/etcd/server/v3": pins.etcd_module}, ["go.etcd.io/etcd/server/v3"]),
         GoComponent("coredns", {"github.com/coredns/coredns": pins.coredns}, ["github.com/coredns/coredns"]),
-        GoComponent("local-path-provisioner", {"github.com/rancher/local-path-provisioner":
-                                               pins.local_path_provisioner},
-                    ["github.com/rancher/local-path-provisioner"]),
+        GoComponent(
+            "local-path-provisioner",
+            {"github.com/rancher/local-path-provisioner": pins.local_path_provisioner},
+            ["github.com/rancher/local-path-provisioner"],
+        ),
         GoComponent("crictl", {"sigs.k8s.io/cri-tools": pins.crictl}, ["sigs.k8s.io/cri-tools/cmd/crictl"]),
         GoComponent(
-            "containerd", {"github.com/containerd/containerd/v2": pins.containerd},
-            [f"github.com/containerd/containerd/v2/cmd/{c}" for c in ("containerd", "ctr",
-                                                                     "containerd-shim-runc-v2")],
+            "containerd",
+            {"github.com/containerd/containerd/v2": pins.containerd},
+            [f"github.com/containerd/containerd/v2/cmd/{c}" for c in ("containerd", "ctr", "containerd-shim-runc-v2")],
             tags=["no_aufs", "no_zfs", "no_btrfs", "no_devmapper"],
             ldflags=[f"-X github.com/containerd/containerd/v2/version.Version={pins.containerd}"],
         ),
         GoComponent(
-            "cni-plugins", {"github.com/containernetworking/plugins": pins.cni_plugins},
-            [f"github.com/containernetworking/plugins/plugins/{p}" for p in ("ipam/host-local", "main/loopback",
-                                                                             "main/ptp", "meta/portmap")],
+            "cni-plugins",
+            {"github.com/containernetworking/plugins": pins.cni_plugins},
+            [
+                f"github.com/containernetworking/plugins/plugins/{p}"
+                for p in ("ipam/host-local", "main/loopback", "main/ptp", "meta/portmap")
+            ],
         ),
     ]
 
 
 def go_build(component: GoComponent, pins: Pins, *, rebuild: bool = False) -> Path:
     """Build (or re-use) one component; returns the cache entry holding its binaries under bin/."""
-    go_version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True,
-                                check=True).stdout.strip()
+    go_version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
     key = input_key("go", component.__dict__, go_version, Path(__file__))
 
     def produce(out: Path) -> None:
@@ -136,7 +164,7 @@ def go_build(component: GoComponent, pins: Pins, *, rebuild: bool = False) -> Pa
             lines += [f"\t{m} {v}" for m, v in component.requires.items()] + [")"]
             if component.replace_staging_of:
                 mod = component.replace_staging_of
-                lines += ["", "replace ("] + _staging_replaces(mod, component.requires[mod], pins.staging) + [")"]
+                lines += ["", "replace (", *_staging_replaces(mod, component.requires[mod], pins.staging), ")"]
             (work / "go.mod").write_text("\n".join(lines) + "\n")
             (work / "go.sum").unlink(missing_ok=True)
             imports = "\n".join(f'\t_ "{p}"' for p in component.packages)

@@ -17,13 +17,22 @@ from kit.artifacts import artifact
 from kit.log import info, phase
 from kit.pins import KIT_DIR, Pins, input_key
 
-__all__ = ["BASE_TAG", "ImageSpec", "ensure_base", "ensure_image", "kind_base_spec", "kit_net_image",
-           "preloaded_images"]
+__all__ = [
+    "BASE_TAG",
+    "ImageSpec",
+    "ensure_base",
+    "ensure_image",
+    "kind_base_spec",
+    "kit_net_image",
+    "preloaded_images",
+]
 
 BASE_TAG = "debian:bookworm-slim"
 RECIPES = KIT_DIR / "recipes"
-APT = ("RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
-       "{pkgs} && rm -rf /var/lib/apt/lists/*")
+APT = (
+    "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+    "{pkgs} && rm -rf /var/lib/apt/lists/*"
+)
 
 
 @dataclass
@@ -37,8 +46,13 @@ class ImageSpec:
 
     def key(self, base_key: str) -> str:
         """Input key: base image, Dockerfile text and every file in the context."""
-        return input_key(base_key, self.dockerfile, *[(n, p) for n, p in sorted(self.files.items())],
-                         *[p for _, p in sorted(self.files.items())], *self.inputs)
+        return input_key(
+            base_key,
+            self.dockerfile,
+            *[(n, p) for n, p in sorted(self.files.items())],
+            *[p for _, p in sorted(self.files.items())],
+            *self.inputs,
+        )
 
 
 def ensure_base(pins: Pins, *, rebuild: bool = False) -> str:
@@ -49,17 +63,36 @@ def ensure_base(pins: Pins, *, rebuild: bool = False) -> str:
 
     def produce(out: Path) -> None:
         if not shutil.which("mmdebstrap"):
-            raise RuntimeError("mmdebstrap is missing: `apt-get install mmdebstrap` (the kit seeds its Debian base "
-                               "image from Debian's archive with it)")
+            raise RuntimeError(
+                "mmdebstrap is missing: `apt-get install mmdebstrap` (the kit seeds its Debian base "
+                "image from Debian's archive with it)"
+            )
         with phase(f"mmdebstrap {pins.debian} minbase"):
-            subprocess.run(["mmdebstrap", "--variant=minbase", "--include=ca-certificates", "--quiet",
-                            pins.debian, str(out / "rootfs.tar")], check=True)
+            subprocess.run(
+                [
+                    "mmdebstrap",
+                    "--variant=minbase",
+                    "--include=ca-certificates",
+                    "--quiet",
+                    pins.debian,
+                    str(out / "rootfs.tar"),
+                ],
+                check=True,
+            )
 
     entry = artifact("base", f"debian-{pins.debian}", key, produce, rebuild=rebuild)
     with phase(f"docker import {BASE_TAG}"):
-        d.docker("import", "--change", f"LABEL {d.KEY_LABEL}={key}", "--change", 'CMD ["bash"]',
-                 "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                 str(entry / "rootfs.tar"), BASE_TAG)
+        d.docker(
+            "import",
+            "--change",
+            f"LABEL {d.KEY_LABEL}={key}",
+            "--change",
+            'CMD ["bash"]',
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            str(entry / "rootfs.tar"),
+            BASE_TAG,
+        )
     return key
 
 
@@ -74,8 +107,15 @@ def ensure_image(spec: ImageSpec, base_key: str, *, rebuild: bool = False) -> bo
         return d.build(ctx, spec.tag, key, extra_files=spec.files)
 
 
-def _binary_image(tag: str, binaries: list[Path], *, packages: str = "", entrypoint: list[str] | None = None,
-                  extra: str = "", files: dict[str, Path] | None = None) -> ImageSpec:
+def _binary_image(
+    tag: str,
+    binaries: list[Path],
+    *,
+    packages: str = "",
+    entrypoint: list[str] | None = None,
+    extra: str = "",
+    files: dict[str, Path] | None = None,
+) -> ImageSpec:
     lines = [f"FROM {BASE_TAG}"]
     if packages:
         lines.append(APT.format(pkgs=packages))
@@ -114,34 +154,53 @@ def preloaded_images(pins: Pins, k8s_bin: Path, go: dict[str, Path], pause_src: 
         _binary_image(f"{reg}/kube-apiserver:{v}", [k8s_bin / "kube-apiserver"]),
         _binary_image(f"{reg}/kube-controller-manager:{v}", [k8s_bin / "kube-controller-manager"]),
         _binary_image(f"{reg}/kube-scheduler:{v}", [k8s_bin / "kube-scheduler"]),
-        _binary_image(f"{reg}/kube-proxy:{v}", [k8s_bin / "kube-proxy"],
-                      packages="iptables nftables conntrack ipset kmod", extra=IPTABLES_WRAPPER, files=wrapper),
-        _binary_image(f"{reg}/etcd:{pins.etcd}", [go["etcd"] / "bin" / "server"], extra=(
-            "RUN mv /usr/local/bin/server /usr/local/bin/etcd && etcd --version")),
-        _binary_image(f"{reg}/coredns/coredns:{pins.coredns}", [go["coredns"] / "bin" / "coredns"],
-                      extra="RUN ln -s /usr/local/bin/coredns /coredns", entrypoint=["/coredns"]),
-        _binary_image("docker.io/kindest/local-path-provisioner:v20250214-acbabc1a",
-                      [go["local-path-provisioner"] / "bin" / "local-path-provisioner"]),
+        _binary_image(
+            f"{reg}/kube-proxy:{v}",
+            [k8s_bin / "kube-proxy"],
+            packages="iptables nftables conntrack ipset kmod",
+            extra=IPTABLES_WRAPPER,
+            files=wrapper,
+        ),
+        _binary_image(
+            f"{reg}/etcd:{pins.etcd}",
+            [go["etcd"] / "bin" / "server"],
+            extra=("RUN mv /usr/local/bin/server /usr/local/bin/etcd && etcd --version"),
+        ),
+        _binary_image(
+            f"{reg}/coredns/coredns:{pins.coredns}",
+            [go["coredns"] / "bin" / "coredns"],
+            extra="RUN ln -s /usr/local/bin/coredns /coredns",
+            entrypoint=["/coredns"],
+        ),
+        _binary_image(
+            "docker.io/kindest/local-path-provisioner:v20250214-acbabc1a",
+            [go["local-path-provisioner"] / "bin" / "local-path-provisioner"],
+        ),
         ImageSpec("docker.io/kindest/local-path-helper:v20241212-8ac705d0", f"FROM {BASE_TAG}\n"),
-        _binary_image(kit_net_image(pins), [], packages="iptables iproute2 curl jq ca-certificates",
-                      extra=IPTABLES_WRAPPER + "\nCOPY kit-net.sh /usr/local/bin/kit-net\n"
-                            "RUN chmod 0755 /usr/local/bin/kit-net",
-                      entrypoint=["/usr/local/bin/kit-net"],
-                      files={**wrapper, "kit-net.sh": RECIPES / "kit-net" / "kit-net.sh"}),
+        _binary_image(
+            kit_net_image(pins),
+            [],
+            packages="iptables iproute2 curl jq ca-certificates",
+            extra=IPTABLES_WRAPPER + "\nCOPY kit-net.sh /usr/local/bin/kit-net\nRUN chmod 0755 /usr/local/bin/kit-net",
+            entrypoint=["/usr/local/bin/kit-net"],
+            files={**wrapper, "kit-net.sh": RECIPES / "kit-net" / "kit-net.sh"},
+        ),
         ImageSpec(
             f"{reg}/pause:{pins.pause}",
             f"FROM {BASE_TAG} AS build\n" + APT.format(pkgs="gcc libc6-dev") + "\n"
             "COPY pause.c /pause.c\n"
-            f'RUN gcc -Os -Wall -Werror -static -DVERSION=v{pins.pause}-kit -o /pause /pause.c && strip /pause\n'
-            "FROM scratch\nCOPY --from=build /pause /pause\nUSER 65535:65535\nENTRYPOINT [\"/pause\"]\n",
+            f"RUN gcc -Os -Wall -Werror -static -DVERSION=v{pins.pause}-kit -o /pause /pause.c && strip /pause\n"
+            'FROM scratch\nCOPY --from=build /pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',
             {"pause.c": pause_src},
         ),
     ]
     return images
 
 
-NODE_PACKAGES = ("systemd conntrack iptables nftables iproute2 ethtool util-linux mount kmod libseccomp2 pigz "
-                 "nfs-common e2fsprogs bash ca-certificates curl jq procps runc")
+NODE_PACKAGES = (
+    "systemd conntrack iptables nftables iproute2 ethtool util-linux mount kmod libseccomp2 pigz "
+    "nfs-common e2fsprogs bash ca-certificates curl jq procps runc"
+)
 
 
 def kind_base_spec(pins: Pins, kind_src: Path, go: dict[str, Path]) -> ImageSpec:
@@ -169,7 +228,8 @@ RUN chmod 0755 /usr/local/bin/* /kind/bin/* /opt/cni/bin/* \\
     && systemctl mask systemd-binfmt.service \\
     && mkdir -p /etc/kubernetes/manifests \\
     && ctr oci spec \\
-       | jq '.hooks.createContainer[.hooks.createContainer| length] |= . + {{"path": "/kind/bin/mount-product-files.sh"}}' \\
+       | jq '.hooks.createContainer[.hooks.createContainer| length] |= . + \\
+             {{"path": "/kind/bin/mount-product-files.sh"}}' \\
        | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json \\
     && sed -i 's/restrict_oom_score_adj = false/restrict_oom_score_adj = true/' /etc/containerd/config.toml \\
     && grep -q 'restrict_oom_score_adj = true' /etc/containerd/config.toml \\

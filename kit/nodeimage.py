@@ -41,8 +41,17 @@ def kind_const(go_source: str, name: str) -> str:
     return re.sub(r"` \+ (\w+) \+ `", lambda m: consts[m.group(1)], body)
 
 
-def build_node_image(pins: Pins, base_tag: str, base_key: str, k8s_bin: Path, kind_src: Path,
-                     images: list[ImageSpec], image_keys: list[str], *, rebuild: bool = False) -> str:
+def build_node_image(
+    pins: Pins,
+    base_tag: str,
+    base_key: str,
+    k8s_bin: Path,
+    kind_src: Path,
+    images: list[ImageSpec],
+    image_keys: list[str],
+    *,
+    rebuild: bool = False,
+) -> str:
     """Build (or re-use) the node image; returns its tag."""
     tag = node_image_tag(pins)
     storage = kind_const((kind_src / "pkg/build/nodeimage/const_storage.go").read_text(), "defaultStorageManifest")
@@ -53,8 +62,16 @@ def build_node_image(pins: Pins, base_tag: str, base_key: str, k8s_bin: Path, ki
         return tag
     name = f"kit-node-build-{secrets.token_hex(4)}"
     with phase(f"assembling node image {tag}"):
-        d.docker("run", "-d", "--entrypoint=sleep", f"--name={name}", "--security-opt", "seccomp=unconfined",
-                 base_tag, "infinity")
+        d.docker(
+            "run",
+            "-d",
+            "--entrypoint=sleep",
+            f"--name={name}",
+            "--security-opt",
+            "seccomp=unconfined",
+            base_tag,
+            "infinity",
+        )
         try:
             for binary in binaries:
                 d.docker("cp", str(binary), f"{name}:/usr/bin/{binary.name}")
@@ -69,16 +86,30 @@ def build_node_image(pins: Pins, base_tag: str, base_key: str, k8s_bin: Path, ki
             _check_required(name, pins)
             d.docker("exec", name, "pkill", "containerd", check=False)
             time.sleep(1)
-            d.docker("commit", "--change", 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
-                     "--change", f"LABEL {d.KEY_LABEL}={key}", name, tag)
+            d.docker(
+                "commit",
+                "--change",
+                'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
+                "--change",
+                f"LABEL {d.KEY_LABEL}={key}",
+                name,
+                tag,
+            )
         finally:
             d.docker("rm", "-f", "-v", name, check=False)
     return tag
 
 
 def _write(container: str, path: str, content: str) -> None:
-    d.docker("exec", "-i", container, "bash", "-c", f"mkdir -p $(dirname {path}) && cat > {path}",
-             input_text=content)
+    d.docker(
+        "exec",
+        "-i",
+        container,
+        "bash",
+        "-c",
+        f"mkdir -p $(dirname {path}) && cat > {path}",
+        input_text=content,
+    )
 
 
 def _wait_containerd(container: str) -> None:
@@ -94,9 +125,25 @@ def _wait_containerd(container: str) -> None:
 def _import(container: str, tag: str) -> None:
     save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
     imp = subprocess.run(
-        ["docker", "exec", "-i", container, "ctr", "--namespace=k8s.io", "images", "import",
-         "--label=io.cri-containerd.pinned=pinned", "--all-platforms", "--no-unpack", "--digests", "-"],
-        stdin=save.stdout, capture_output=True, text=True)  # noqa: PLW1510
+        [
+            "docker",
+            "exec",
+            "-i",
+            container,
+            "ctr",
+            "--namespace=k8s.io",
+            "images",
+            "import",
+            "--label=io.cri-containerd.pinned=pinned",
+            "--all-platforms",
+            "--no-unpack",
+            "--digests",
+            "-",
+        ],
+        stdin=save.stdout,
+        capture_output=True,
+        text=True,
+    )
     if save.stdout:
         save.stdout.close()
     if save.wait() != 0 or imp.returncode != 0:
@@ -107,17 +154,21 @@ def _import(container: str, tag: str) -> None:
 def _check_required(container: str, pins: Pins) -> None:
     """Every image kubeadm and the default manifests will ask for must be in the node's containerd."""
     listed = set(d.docker("exec", container, "ctr", "--namespace=k8s.io", "images", "list", "-q").stdout.split())
-    required = d.docker("exec", container, "kubeadm", "config", "images", "list", "--kubernetes-version",
-                        pins.kubernetes).stdout.split()
+    required = d.docker(
+        "exec", container, "kubeadm", "config", "images", "list", "--kubernetes-version", pins.kubernetes
+    ).stdout.split()
     required = [r for r in required if "/pause:" not in r] + [f"registry.k8s.io/pause:{pins.pause}"]
-    manifests = d.docker("exec", container, "cat", "/kind/manifests/default-cni.yaml",
-                         "/kind/manifests/default-storage.yaml").stdout
+    manifests = d.docker(
+        "exec", container, "cat", "/kind/manifests/default-cni.yaml", "/kind/manifests/default-storage.yaml"
+    ).stdout
     required += re.findall(r"image: (\S+)", manifests) + re.findall(r"--helper-image\s+- (\S+)", manifests)
     missing = [r for r in dict.fromkeys(required) if _normal(r) not in {_normal(x) for x in listed}]
     if missing:
         raise NodeImageError(
-            "the node image would need a registry for: " + ", ".join(missing)
-            + f". Check the pins in kit/pins.toml (kubeadm {pins.kubernetes} asks for these tags).")
+            "the node image would need a registry for: "
+            + ", ".join(missing)
+            + f". Check the pins in kit/pins.toml (kubeadm {pins.kubernetes} asks for these tags)."
+        )
 
 
 def _normal(ref: str) -> str:

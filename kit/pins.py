@@ -80,8 +80,16 @@ def load_pins(path: Path | None = None) -> Pins:
     if unknown:
         raise ValueError(f"{path}: unknown pins: {', '.join(unknown)}")
     pins = Pins(**{k: str(v) for k, v in flat.items()})
-    for name in ("kind", "kubernetes", "etcd_module", "coredns", "containerd", "crictl", "cni_plugins",
-                 "local_path_provisioner"):
+    for name in (
+        "kind",
+        "kubernetes",
+        "etcd_module",
+        "coredns",
+        "containerd",
+        "crictl",
+        "cni_plugins",
+        "local_path_provisioner",
+    ):
         value = getattr(pins, name)
         if not value.startswith("v") or value.count(".") != 2:
             raise ValueError(f"{path}: pin {name}={value!r} is not a vX.Y.Z version")

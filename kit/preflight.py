@@ -23,8 +23,8 @@ from kit.pins import cache_dir
 __all__ = [
     "CAPABILITY_NAMES",
     "HostFacts",
-    "PreflightError",
     "Plan",
+    "PreflightError",
     "decide",
     "ensure_docker",
     "gather_facts",
@@ -34,13 +34,47 @@ __all__ = [
 
 # Linux capability numbers (include/uapi/linux/capability.h); only names we may have to strip need to be right.
 CAPABILITY_NAMES = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ]
 RUNTIME_NAME = "kit-runc"
 WRAPPER_PATH = Path("/usr/local/libexec/todo-e2e/runc-capfix")
@@ -130,7 +164,7 @@ def runc_wrapper_script(caps: list[str], real_runc: str) -> str:
     seds = " ".join(f"-e 's/,[[:space:]]*\"{c}\"//g' -e 's/\"{c}\"[[:space:]]*,//g' -e 's/\"{c}\"//g'" for c in caps)
     return f"""#!/bin/sh
 # Written by the todo-e2e cluster kit (kit/preflight.py). This host's capability bounding set lacks
-# {' '.join(caps)}; runc refuses privileged containers that ask for it ("unable to apply caps"). Strip it from
+# {" ".join(caps)}; runc refuses privileged containers that ask for it ("unable to apply caps"). Strip it from
 # the OCI spec (the bundle's config.json, or the --process file of `runc exec`) and run the real runc.
 strip() {{ [ -f "$1" ] && sed -i {seds} "$1"; }}
 prev=""
@@ -193,7 +227,7 @@ def gather_facts() -> HostFacts:
 
 
 def _run(cmd: list[str], **kw: object) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)  # noqa: PLW1510
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise PreflightError(f"`{' '.join(cmd)}` failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
 
@@ -203,8 +237,9 @@ def _apply(plan: Plan) -> None:
         with phase("installing Debian's docker.io (apt-get)"):
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
             subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
-            proc = subprocess.run(["apt-get", "install", "-y", "-qq", "docker.io"], env=env, capture_output=True,
-                                  text=True)
+            proc = subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "docker.io"], env=env, capture_output=True, text=True
+            )
             if proc.returncode != 0:
                 raise PreflightError(f"apt-get install docker.io failed: {proc.stderr.strip()[-800:]}")
     daemon: dict[str, object] = {}
@@ -217,8 +252,10 @@ def _apply(plan: Plan) -> None:
         WRAPPER_PATH.chmod(0o755)
         daemon.setdefault("runtimes", {})[RUNTIME_NAME] = {"path": str(WRAPPER_PATH)}  # type: ignore[index]
         daemon["default-runtime"] = RUNTIME_NAME
-        info(f"this host lacks {', '.join(plan.runc_wrapper_caps)} in its capability bounding set: registered "
-             f"runc wrapper {WRAPPER_PATH} as dockerd's default runtime '{RUNTIME_NAME}'")
+        info(
+            f"this host lacks {', '.join(plan.runc_wrapper_caps)} in its capability bounding set: registered "
+            f"runc wrapper {WRAPPER_PATH} as dockerd's default runtime '{RUNTIME_NAME}'"
+        )
     if plan.start_dockerd:
         # Docker's images (node image, app images) live in the kit's cache directory, so they are cached with it.
         daemon.setdefault("data-root", str(cache_dir() / "docker"))
@@ -228,8 +265,7 @@ def _apply(plan: Plan) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         with phase(f"starting dockerd (log: {log})"):
             with log.open("ab") as out:
-                subprocess.Popen(["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                 start_new_session=True)
+                subprocess.Popen(["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 if _docker_info()[0]:

@@ -47,7 +47,7 @@ def test_out_of_disk_is_reported_and_not_cached() -> None:
         (out / "half").write_text("partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(CacheError, match="out of disk space.*nothing was cached"):
+    with pytest.raises(CacheError, match=r"out of disk space.*nothing was cached"):
         artifact("go", "tool", "k3", produce)
     root = Path(__import__("os").environ["TODO_E2E_CACHE"]) / "artifacts" / "go"
     assert list(root.iterdir()) == []

@@ -14,8 +14,12 @@ def test_one_control_plane_two_workers_and_loopback_port() -> None:
     roles = [n["role"] for n in cfg["nodes"]]
     assert roles == ["control-plane", "worker", "worker"]
     (mapping,) = cfg["nodes"][0]["extraPortMappings"]
-    assert mapping == {"containerPort": FRONTEND_NODE_PORT, "hostPort": FRONTEND_NODE_PORT,
-                       "listenAddress": "127.0.0.1", "protocol": "TCP"}
+    assert mapping == {
+        "containerPort": FRONTEND_NODE_PORT,
+        "hostPort": FRONTEND_NODE_PORT,
+        "listenAddress": "127.0.0.1",
+        "protocol": "TCP",
+    }
 
 
 def test_fast_failover_patches_controller_manager_and_kubelet() -> None:

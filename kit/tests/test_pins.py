@@ -37,9 +37,9 @@ def test_malformed_version_is_named(tmp_path: Path) -> None:
 
 
 def test_unknown_pin_is_refused(tmp_path: Path) -> None:
-    text = (KIT_DIR / "pins.toml").read_text() + '\n[node.extra]\n'
+    text = (KIT_DIR / "pins.toml").read_text() + "\n[node.extra]\n"
     (tmp_path / "pins.toml").write_text(text.replace("[node]\n", '[node]\nflannel = "v1.0.0"\n'))
-    with pytest.raises(ValueError, match="unknown pins: .*flannel"):
+    with pytest.raises(ValueError, match=r"unknown pins: .*flannel"):
         load_pins(tmp_path / "pins.toml")
 
 
@@ -57,8 +57,7 @@ def test_input_key_changes_with_any_input(tmp_path: Path) -> None:
     assert first != input_key("node", {"kubernetes": "v1.34.4"}, recipe), "a new file in a recipe is an input"
 
 
-def test_cache_dir_is_outside_the_checkout_and_overridable(monkeypatch: pytest.MonkeyPatch,
-                                                            tmp_path: Path) -> None:
+def test_cache_dir_is_outside_the_checkout_and_overridable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from kit.pins import cache_dir
 
     monkeypatch.delenv("TODO_E2E_CACHE", raising=False)

@@ -8,18 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from kit.preflight import RUNTIME_NAME, HostFacts, PreflightError, decide, missing_capabilities, runc_wrapper_script
+from kit.preflight import (
+    RUNTIME_NAME,
+    HostFacts,
+    PreflightError,
+    decide,
+    missing_capabilities,
+    runc_wrapper_script,
+)
 
 FULL = (1 << 41) - 1
 NO_SYS_RESOURCE = FULL & ~(1 << 24)
 
 
 def facts(**kw: object) -> HostFacts:
-    base: dict[str, object] = dict(system="Linux", is_root=True, has_apt=True, docker_cli=True,
-                                   dockerd_installed=True, docker_reachable=False, default_runtime=None,
-                                   cap_bounding=FULL, cap_last=40,
-                                   sysctls={"fs.inotify.max_user_instances": 512,
-                                            "fs.inotify.max_user_watches": 524288})
+    base: dict[str, object] = dict(
+        system="Linux",
+        is_root=True,
+        has_apt=True,
+        docker_cli=True,
+        dockerd_installed=True,
+        docker_reachable=False,
+        default_runtime=None,
+        cap_bounding=FULL,
+        cap_last=40,
+        sysctls={"fs.inotify.max_user_instances": 512, "fs.inotify.max_user_watches": 524288},
+    )
     base.update(kw)
     return HostFacts(**base)  # type: ignore[arg-type]
 
@@ -30,8 +44,14 @@ def test_missing_capabilities_names_the_lacking_bits() -> None:
 
 
 def test_build_host_installs_docker_wraps_runc_and_starts_dockerd() -> None:
-    plan = decide(facts(dockerd_installed=False, docker_cli=False, cap_bounding=NO_SYS_RESOURCE,
-                        sysctls={"fs.inotify.max_user_instances": 128, "fs.inotify.max_user_watches": 8192}))
+    plan = decide(
+        facts(
+            dockerd_installed=False,
+            docker_cli=False,
+            cap_bounding=NO_SYS_RESOURCE,
+            sysctls={"fs.inotify.max_user_instances": 128, "fs.inotify.max_user_watches": 8192},
+        )
+    )
     assert plan.install_docker and plan.start_dockerd
     assert plan.runc_wrapper_caps == ["CAP_SYS_RESOURCE"]
     assert plan.raise_sysctls == {"fs.inotify.max_user_instances": 512, "fs.inotify.max_user_watches": 524288}
@@ -42,16 +62,19 @@ def test_ready_host_changes_nothing() -> None:
 
 
 def test_running_docker_without_wrapper_on_a_capless_host_is_refused_with_advice() -> None:
-    with pytest.raises(PreflightError, match="CAP_SYS_RESOURCE.*runc wrapper"):
+    with pytest.raises(PreflightError, match=r"CAP_SYS_RESOURCE.*runc wrapper"):
         decide(facts(docker_reachable=True, default_runtime="runc", cap_bounding=NO_SYS_RESOURCE))
     assert decide(facts(docker_reachable=True, default_runtime=RUNTIME_NAME, cap_bounding=NO_SYS_RESOURCE)).empty
 
 
-@pytest.mark.parametrize(("kw", "needle"), [
-    ({"is_root": False}, "not root"),
-    ({"has_apt": False}, "no apt-get"),
-    ({"system": "Darwin", "is_root": False}, "Docker Desktop"),
-])
+@pytest.mark.parametrize(
+    ("kw", "needle"),
+    [
+        ({"is_root": False}, "not root"),
+        ({"has_apt": False}, "no apt-get"),
+        ({"system": "Darwin", "is_root": False}, "Docker Desktop"),
+    ],
+)
 def test_unfixable_hosts_get_an_actionable_error_and_no_plan(kw: dict[str, object], needle: str) -> None:
     with pytest.raises(PreflightError, match=needle) as err:
         decide(facts(**kw))
@@ -59,18 +82,28 @@ def test_unfixable_hosts_get_an_actionable_error_and_no_plan(kw: dict[str, objec
 
 
 def test_non_root_does_not_touch_sysctls() -> None:
-    plan = decide(facts(is_root=False, docker_reachable=True,
-                        sysctls={"fs.inotify.max_user_instances": 128}))
+    plan = decide(facts(is_root=False, docker_reachable=True, sysctls={"fs.inotify.max_user_instances": 128}))
     assert plan.raise_sysctls == {}
 
 
-@pytest.mark.parametrize("spec", [
-    {"process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_SYS_RESOURCE", "CAP_KILL"],
-                                  "effective": ["CAP_SYS_RESOURCE"], "permitted": ["CAP_KILL", "CAP_SYS_RESOURCE"]}}},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {
+            "process": {
+                "capabilities": {
+                    "bounding": ["CAP_CHOWN", "CAP_SYS_RESOURCE", "CAP_KILL"],
+                    "effective": ["CAP_SYS_RESOURCE"],
+                    "permitted": ["CAP_KILL", "CAP_SYS_RESOURCE"],
+                }
+            }
+        },
+    ],
+)
 @pytest.mark.parametrize("form", ["bundle", "bundle=", "process"])
-def test_runc_wrapper_strips_the_capability_and_keeps_valid_json(tmp_path: Path, spec: dict[str, object],
-                                                                  form: str) -> None:
+def test_runc_wrapper_strips_the_capability_and_keeps_valid_json(
+    tmp_path: Path, spec: dict[str, object], form: str
+) -> None:
     fake_runc = tmp_path / "runc"
     fake_runc.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\n')
     fake_runc.chmod(0o755)
@@ -81,8 +114,11 @@ def test_runc_wrapper_strips_the_capability_and_keeps_valid_json(tmp_path: Path,
     bundle.mkdir()
     target = bundle / "config.json" if form.startswith("bundle") else tmp_path / "process.json"
     target.write_text(json.dumps(spec, separators=(",", ":")))
-    args = {"bundle": ["create", "--bundle", str(bundle), "id"], "bundle=": ["create", f"--bundle={bundle}", "id"],
-            "process": ["exec", "--process", str(target), "id"]}[form]
+    args = {
+        "bundle": ["create", "--bundle", str(bundle), "id"],
+        "bundle=": ["create", f"--bundle={bundle}", "id"],
+        "process": ["exec", "--process", str(target), "id"],
+    }[form]
     subprocess.run([str(wrapper), *args], check=True)
     caps = json.loads(target.read_text())["process"]["capabilities"]
     assert caps == {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": [], "permitted": ["CAP_KILL"]}

@@ -59,10 +59,20 @@ def wait(what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:
 
 
 def pod(name: str, node: str, command: str, image: str = "debian:bookworm-slim", **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
-            "spec": {"nodeName": node, "restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
-                     "containers": [{"name": "c", "image": image, "imagePullPolicy": "Never",
-                                     "command": ["bash", "-c", command]}], **spec}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
+        "spec": {
+            "nodeName": node,
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {"name": "c", "image": image, "imagePullPolicy": "Never", "command": ["bash", "-c", command]}
+            ],
+            **spec,
+        },
+    }
 
 
 def finished(k: Kubectl, name: str) -> str | None:
@@ -99,13 +109,16 @@ def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kube
 
     info, k, timings = smoke
     nodes = k.json("get", "nodes")["items"]
-    roles = sorted("control-plane" if "node-role.kubernetes.io/control-plane" in n["metadata"]["labels"]
-                   else "worker" for n in nodes)
+    roles = sorted(
+        "control-plane" if "node-role.kubernetes.io/control-plane" in n["metadata"]["labels"] else "worker"
+        for n in nodes
+    )
     assert roles == ["control-plane", "worker", "worker"]
     assert all(c["status"] == "True" for n in nodes for c in n["status"]["conditions"] if c["type"] == "Ready")
     assert {n["status"]["nodeInfo"]["kubeletVersion"] for n in nodes} == {api.ensure_tools().k8s_version}
-    workers = sorted(n["metadata"]["name"] for n in nodes
-                     if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"])
+    workers = sorted(
+        n["metadata"]["name"] for n in nodes if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]
+    )
 
     # kind load docker-image: the Debian base is loaded into every node and used with imagePullPolicy Never.
     started = time.monotonic()
@@ -114,31 +127,60 @@ def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kube
 
     k("create", "namespace", NS, check=False)
     # A pod on each worker; CoreDNS answers for a Service name from both (cross-node pod networking included).
-    k.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": NS},
-             "spec": {"type": "NodePort", "selector": {"app": "web"},
-                      "ports": [{"port": 2379, "targetPort": 2379, "nodePort": 30080}]}},
-            pod("web", workers[0], "exec etcd --data-dir /tmp/etcd --listen-client-urls http://0.0.0.0:2379 "
-                "--advertise-client-urls http://web:2379", image=f"registry.k8s.io/etcd:{api.ensure_tools().pins.etcd}"),
-            *[pod(f"dns-{i}", w, "for i in $(seq 60); do if getent hosts web.kit-smoke.svc.cluster.local && "
-                  "bash -c 'exec 3<>/dev/tcp/web.kit-smoke.svc.cluster.local/2379 && "
-                  "printf \"GET /health HTTP/1.0\\r\\n\\r\\n\" >&3 && cat <&3'; then exit 0; fi; sleep 1; done;"
-                  " exit 1")
-              for i, w in enumerate(workers)])
+    k.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": NS},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": "web"},
+                "ports": [{"port": 2379, "targetPort": 2379, "nodePort": 30080}],
+            },
+        },
+        pod(
+            "web",
+            workers[0],
+            "exec etcd --data-dir /tmp/etcd --listen-client-urls http://0.0.0.0:2379 "
+            "--advertise-client-urls http://web:2379",
+            image=f"registry.k8s.io/etcd:{api.ensure_tools().pins.etcd}",
+        ),
+        *[
+            pod(
+                f"dns-{i}",
+                w,
+                "for i in $(seq 60); do if getent hosts web.kit-smoke.svc.cluster.local && "
+                "bash -c 'exec 3<>/dev/tcp/web.kit-smoke.svc.cluster.local/2379 && "
+                'printf "GET /health HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3\'; then exit 0; fi; sleep 1; done;'
+                " exit 1",
+            )
+            for i, w in enumerate(workers)
+        ],
+    )
     for i, w in enumerate(workers):
         out = wait(f"DNS + HTTP to the Service from {w}", lambda i=i: finished(k, f"dns-{i}"), 120)
         assert '"health":"true"' in out, out
     # The NodePort is reachable from the host on 127.0.0.1 (kind extraPortMappings on the control plane).
-    body = wait(f"NodePort 30080 on 127.0.0.1:{HOST_PORT}", lambda: urllib.request.urlopen(
-        f"{info.frontend_url}/health", timeout=3).read().decode(), 60)
+    body = wait(
+        f"NodePort 30080 on 127.0.0.1:{HOST_PORT}",
+        lambda: urllib.request.urlopen(f"{info.frontend_url}/health", timeout=3).read().decode(),
+        60,
+    )
     assert '"health":"true"' in body
 
 
 def test_pvc_binds_and_data_survives_a_worker_stop_start(smoke: tuple[Any, Kubectl, dict[str, Any]]) -> None:
-    info, k, timings = smoke
+    _, k, timings = smoke
     k("create", "namespace", NS, check=False)
-    k.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": NS},
-             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}}}})
-    volume = {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}
+    k.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": NS},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}}},
+        }
+    )
+    volume: dict[str, Any] = {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}
     writer = pod("writer", "", "echo kept-$(date +%s) > /data/f && cat /data/f", **volume)
     del writer["spec"]["nodeName"]
     writer["spec"]["containers"][0]["volumeMounts"] = [{"name": "d", "mountPath": "/data"}]
@@ -146,25 +188,38 @@ def test_pvc_binds_and_data_survives_a_worker_stop_start(smoke: tuple[Any, Kubec
     written = wait("the writer pod on a fresh PVC", lambda: finished(k, "writer"), 120).strip()
     assert k.json("-n", NS, "get", "pvc", "data")["status"]["phase"] == "Bound"
     node = k.json("-n", NS, "get", "pod", "writer")["spec"]["nodeName"]
-    ip_before = next(a["address"] for a in k.json("get", "node", node)["status"]["addresses"]
-                     if a["type"] == "InternalIP")
+    ip_before = next(
+        a["address"] for a in k.json("get", "node", node)["status"]["addresses"] if a["type"] == "InternalIP"
+    )
 
     from kit import docker as d
 
     t0 = time.monotonic()
     d.docker("stop", node)
     try:
-        wait(f"{node} NotReady", lambda: any(c["type"] == "Ready" and c["status"] != "True" for c in
-                                             k.json("get", "node", node)["status"]["conditions"]), 60)
+        wait(
+            f"{node} NotReady",
+            lambda: any(
+                c["type"] == "Ready" and c["status"] != "True"
+                for c in k.json("get", "node", node)["status"]["conditions"]
+            ),
+            60,
+        )
         timings["not_ready_after_stop_s"] = round(time.monotonic() - t0, 1)
     finally:
         d.docker("start", node)
     t1 = time.monotonic()
-    wait(f"{node} Ready again", lambda: all(c["status"] == "True" for c in k.json("get", "node", node)["status"][
-        "conditions"] if c["type"] == "Ready"), 120)
+    wait(
+        f"{node} Ready again",
+        lambda: all(
+            c["status"] == "True" for c in k.json("get", "node", node)["status"]["conditions"] if c["type"] == "Ready"
+        ),
+        120,
+    )
     timings["ready_after_start_s"] = round(time.monotonic() - t1, 1)
-    ip_after = next(a["address"] for a in k.json("get", "node", node)["status"]["addresses"]
-                    if a["type"] == "InternalIP")
+    ip_after = next(
+        a["address"] for a in k.json("get", "node", node)["status"]["addresses"] if a["type"] == "InternalIP"
+    )
     timings["node_ip_changed"] = ip_before != ip_after
     reader = pod("reader", "", "cat /data/f", **volume)
     del reader["spec"]["nodeName"]
@@ -173,7 +228,10 @@ def test_pvc_binds_and_data_survives_a_worker_stop_start(smoke: tuple[Any, Kubec
     assert wait("the reader pod after the restart", lambda: finished(k, "reader"), 120).strip() == written
     # Networking still works across nodes after a restart (kit-net re-routes on IP changes).
     k("-n", NS, "delete", "pod", "dns-0", "dns-1", "--ignore-not-found", "--wait=false")
-    probe = pod("dns-after", node, "for i in $(seq 60); do getent hosts kubernetes.default.svc.cluster.local "
-                "&& exit 0; sleep 1; done; exit 1")
+    probe = pod(
+        "dns-after",
+        node,
+        "for i in $(seq 60); do getent hosts kubernetes.default.svc.cluster.local && exit 0; sleep 1; done; exit 1",
+    )
     k.apply(probe)
     wait("service DNS from the restarted node", lambda: finished(k, "dns-after"), 120)

@@ -9,16 +9,25 @@ from typing import Any
 import pytest
 from pytest_bdd.parser import FeatureParser, Scenario
 
-import conftest
-
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 PREFIX = "pytestbdd_stepdef_"
+
+
+def _step_modules() -> list[str]:
+    """The root conftest's pytest_plugins, read from the file (several modules named `conftest` are loaded)."""
+    import ast
+
+    tree = ast.parse((Path(__file__).resolve().parents[2] / "conftest.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "pytest_plugins" for t in node.targets):
+            return [ast.literal_eval(e) for e in node.value.elts]  # type: ignore[attr-defined]
+    raise AssertionError("conftest.py defines no pytest_plugins")
 
 
 def _definitions() -> list[tuple[str, Any, str]]:
     """(module, step context, parser name) for every step definition of the registered step modules."""
     found = []
-    for module_name in conftest.pytest_plugins:
+    for module_name in _step_modules():
         module = importlib.import_module(module_name)
         for attr in dir(module):
             if attr.startswith(PREFIX):
