@@ -105,9 +105,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--backend-image", default=None, help="use this back-end image instead of building one")
     group.addoption("--frontend-image", default=None, help="use this front-end image instead of building one")
     group.addoption("--database-image", default=None, help="use this database image instead of building one")
-    group.addoption(
-        "--seed", default=None, help="seed for victim selection (printed at start; replays a run)"
-    )
+    group.addoption("--seed", default=None, help="seed for victim selection (printed at start; replays a run)")
     group.addoption(
         "--existing-context",
         default=None,
@@ -119,12 +117,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_FRONTEND_URL,
         help="front end as users reach it (loopback or cluster-private address)",
     )
-    group.addoption(
-        "--results-dir", default=None, type=Path, help="parent folder of the run's results folder"
-    )
-    group.addoption(
-        "--deploy-timeout", default=300.0, type=float, help="seconds for all tiers to become Ready"
-    )
+    group.addoption("--results-dir", default=None, type=Path, help="parent folder of the run's results folder")
+    group.addoption("--deploy-timeout", default=300.0, type=float, help="seconds for all tiers to become Ready")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -260,9 +254,19 @@ def pytest_runtest_makereport(
             outcome=outcome,  # type: ignore[arg-type]
             duration_s=(time.monotonic() - state.started) if state else report.duration,
             evidence=state.evidence if state else None,
-            failure_class=("infrastructure" if report.when == "setup" and report.failed else None),
+            failure_class=_failure_class(item, call, report),
         )
     return report
+
+
+def _failure_class(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> str | None:
+    """Infrastructure (cluster, images, Docker) or product; a failed assertion in a scenario is the product's."""
+    if not report.failed or call.excinfo is None:
+        return None
+    from support.results import classify_failure
+
+    phase = "scenario setup" if report.when == "setup" else "scenario"
+    return classify_failure(call.excinfo.typename, str(call.excinfo.value), phase)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -272,6 +276,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     path = run.results.finish()
     _say(session.config, f"\nresults: {path}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Copy pytest's junit.xml and cucumber.json (written after sessionfinish) into the results folder, redacted."""
+    run = config.stash.get(_STASH_RUN, None)
+    if run is None or run.results is None:
+        return
+    for option, target in (("xmlpath", run.results.junit_path), ("cucumber_json_path", run.results.cucumber_path)):
+        written = getattr(config.option, option, None)
+        if written and Path(written).is_file() and Path(written).resolve() != target:
+            run.results.add_path(Path(written), target.name)
+    run.results.redact()
 
 
 # -- session fixtures -------------------------------------------------------------------------------------
@@ -291,7 +308,24 @@ def results(request: pytest.FixtureRequest, seed: int) -> Results:
     from support.results import Results
 
     res = Results(root=request.config.getoption("--results-dir"))
-    res.set_environment({"seed": seed, "staging_context": request.config.getoption("--existing-context")})
+    from importlib.metadata import PackageNotFoundError, version
+
+    from support.results import host_environment
+
+    try:
+        suite_version = version("todo-acceptance")
+    except PackageNotFoundError:  # running from a checkout: pyproject's version
+        import tomllib
+
+        suite_version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    res.set_environment(
+        {
+            **host_environment(REPO_ROOT),
+            "suite_version": suite_version,
+            "seed": seed,
+            "staging_context": request.config.getoption("--existing-context"),
+        }
+    )
     request.config.stash[_STASH_RUN].results = res
     _say(request.config, f"results folder: {res.path}")
     return res
@@ -305,9 +339,7 @@ def target(request: pytest.FixtureRequest, results: Results) -> Iterator[Target]
     if _staging(config):
         kubeconfig = config.getoption("--kubeconfig")
         if kubeconfig is None:
-            raise pytest.UsageError(
-                "--existing-context needs --kubeconfig FILE (the default kubeconfig is never used)"
-            )
+            raise pytest.UsageError("--existing-context needs --kubeconfig FILE (the default kubeconfig is never used)")
         yield Target(Path(kubeconfig), config.getoption("--existing-context"), "kubectl", url, None, None)
         return
     from kit import api as kit
@@ -325,13 +357,12 @@ def target(request: pytest.FixtureRequest, results: Results) -> Iterator[Target]
         {
             "cluster": info.name,
             "node_image": info.node_image,
+            "node_image_id": tools.node_image_id,
             "kind_version": tools.kind_version,
             "k8s_version": tools.k8s_version,
         }
     )
-    config.stash[_STASH_RUN].node_containers = [
-        n for names in kit.node_containers(info.name).values() for n in names
-    ]
+    config.stash[_STASH_RUN].node_containers = [n for names in kit.node_containers(info.name).values() for n in names]
     try:
         yield Target(
             Path(info.kubeconfig),
@@ -374,8 +405,22 @@ def images(request: pytest.FixtureRequest, target: Target, results: Results) -> 
             results.record_infrastructure_failure("image build/load", type(exc).__name__, str(exc))
             raise
     # Staging mode cannot load images: explicit overrides apply, else the manifests' own image names.
-    results.set_environment({"images": dict(chosen)})
+    results.set_environment({"images": dict(chosen), "image_ids": _image_ids(chosen.values())})
     return chosen
+
+
+def _image_ids(images: Any) -> dict[str, str]:
+    """Local Docker image IDs of the app images (empty in staging mode, where they are not local)."""
+    import subprocess
+
+    ids = {}
+    for image in images:
+        proc = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True, check=False
+        )
+        if proc.returncode == 0:
+            ids[image] = proc.stdout.strip()
+    return ids
 
 
 @pytest.fixture(scope="session")
@@ -458,9 +503,7 @@ def node_guard(target: Target) -> Iterator[NodeGuard | None]:
 
 
 @pytest.fixture(scope="session")
-def faults(
-    cluster: ClusterHandle, safety_policy: Any, seed: int, node_guard: NodeGuard | None
-) -> FaultInjector:
+def faults(cluster: ClusterHandle, safety_policy: Any, seed: int, node_guard: NodeGuard | None) -> FaultInjector:
     """Fault injection behind the safety guard, victims chosen by the seed."""
     from support.faults import FaultInjector
     from support.victims import Victims
@@ -469,11 +512,27 @@ def faults(
 
 
 @pytest.fixture(scope="session")
-def chaos(target: Target, results: Results) -> ChaosHandle:
-    """Chaos experiments in-process against the suite's cluster, journals kept with the results."""
+def chaos(target: Target, results: Results, cluster: ClusterHandle) -> ChaosHandle:
+    """Chaos experiments in-process against the suite's cluster, journals kept with the results.
+
+    The safety facts come from the cluster handle, so the marker's token (written by the kit) is checked too.
+    The experiments name the context `kind-todo-e2e`: with another --cluster-name they are refused, not run.
+    """
     from support.chaos import ChaosHandle
 
-    return ChaosHandle(target.kubeconfig, target.context, target.frontend_url, results.path)
+    return ChaosHandle(
+        target.kubeconfig,
+        target.context,
+        target.frontend_url,
+        results.path,
+        facts=cluster.facts,
+        allowed_context=target.context if _staging_context(target) else None,
+    )
+
+
+def _staging_context(target: Target) -> bool:
+    """Whether the target is an explicitly named existing context (pod faults only)."""
+    return target.kind_cluster is None
 
 
 # -- per-scenario state ------------------------------------------------------------------------------------

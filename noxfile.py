@@ -20,8 +20,13 @@ nox.options.envdir = str(cache_dir() / "nox")
 nox.options.sessions = ["tests"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 # Debian packages the tests use for real servers and a real browser (installed when missing and we are root).
-TEST_PACKAGES = {"mariadbd": "mariadb-server", "mariadb": "mariadb-client", "nginx": "nginx-light",
-                 "chromium": "chromium", "mmdebstrap": "mmdebstrap"}
+TEST_PACKAGES = {
+    "mariadbd": "mariadb-server",
+    "mariadb": "mariadb-client",
+    "nginx": "nginx-light",
+    "chromium": "chromium",
+    "mmdebstrap": "mmdebstrap",
+}
 
 
 def _install(session: nox.Session, *groups: str) -> None:
@@ -32,13 +37,20 @@ def _install(session: nox.Session, *groups: str) -> None:
 
 
 def _host_packages(session: nox.Session) -> None:
-    missing = sorted({pkg for binary, pkg in TEST_PACKAGES.items()
-                      if not shutil.which(binary) and not Path("/usr/sbin", binary).exists()})
+    missing = sorted(
+        {
+            pkg
+            for binary, pkg in TEST_PACKAGES.items()
+            if not shutil.which(binary) and not Path("/usr/sbin", binary).exists()
+        }
+    )
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        session.error(f"missing host packages {' '.join(missing)}: install them (Debian: apt-get install "
-                      f"{' '.join(missing)}) and re-run")
+        session.error(
+            f"missing host packages {' '.join(missing)}: install them (Debian: apt-get install "
+            f"{' '.join(missing)}) and re-run"
+        )
     session.log(f"installing Debian packages: {' '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], env=env, check=True)
@@ -68,8 +80,22 @@ def e2e(session: nox.Session) -> None:
     _host_packages(session)
     _install(session, "suite")
     session.run("python", "-m", "kit", "build")
-    session.run("python", "-m", "pytest", "-m", "cluster", "--timeout=1800", "-p", "no:cacheprovider",
-                "kit/tests", "tests/e2e", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "cluster",
+        "--timeout=1800",
+        "-p",
+        "no:cacheprovider",
+        # written here, then copied (redacted) into the run's results folder by conftest.py
+        f"--junitxml={cache_dir() / 'logs' / 'e2e-junit.xml'}",
+        f"--cucumberjson={cache_dir() / 'logs' / 'e2e-cucumber.json'}",
+        "kit/tests",
+        "tests/e2e",
+        *session.posargs,
+    )
 
 
 @nox.session
