@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from typing import Any, TypeVar
 import pymysql
 import pytest
 import requests
+
+from app.testsupport import free_port
 
 MARIADBD = Path("/usr/sbin/mariadbd")
 INSTALL_HINT = "install it with `apt-get install mariadb-server`"
@@ -72,13 +73,6 @@ Waiter = Callable[..., Any]
 def waiter() -> Waiter:
     """The bounded polling helper wait_for(what, condition, timeout, interval) for test modules."""
     return wait_for
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tail(path: Path, lines: int = 30) -> str:

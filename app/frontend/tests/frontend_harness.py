@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,25 +15,13 @@ from typing import Any
 
 import requests
 
+from app.testsupport import free_port
+
 FRONTEND_DIR = Path(__file__).resolve().parents[1]
 ENTRYPOINT = FRONTEND_DIR / "frontend-entrypoint.sh"
 TEMPLATE = FRONTEND_DIR / "nginx.conf.template"
 STATIC = FRONTEND_DIR / "static"
 NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
-
-
-def free_port() -> int:
-    """Return a free 127.0.0.1 port below the ephemeral range, where outgoing connections cannot take it."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    candidates = random.Random().sample(range(10000, max(low, 10100)), k=50)
-    for port in candidates:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found below the ephemeral range in 50 tries")
 
 
 def entrypoint_env(run_dir: Path, server_uri: str | None, port: int = 8080) -> dict[str, str]:

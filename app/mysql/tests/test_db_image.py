@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,6 +14,8 @@ from pathlib import Path
 
 import pymysql
 import pytest
+
+from app.testsupport import free_port
 
 pytestmark = pytest.mark.mariadb
 
@@ -29,20 +29,6 @@ STOP_BUDGET = 30.0
 ROOT_PASSWORD = "root pw with 'quote' and \\ backslash"
 APP_PASSWORD = 'app "pw"'
 CRASH_RECOVERY = "Starting crash recovery"
-
-
-def free_port() -> int:
-    """Return a free 127.0.0.1 port below the ephemeral range, where outgoing connections cannot take it."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    candidates = random.Random().sample(range(10000, max(low, 10100)), k=50)
-    for port in candidates:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found below the ephemeral range in 50 tries")
 
 
 @dataclass
@@ -117,9 +103,7 @@ class Instance:
         self.process.send_signal(sig)
         return self.process.wait(timeout=STOP_BUDGET)
 
-    def connect(
-        self, user: str, password: str, database: str | None = None
-    ) -> pymysql.connections.Connection:
+    def connect(self, user: str, password: str, database: str | None = None) -> pymysql.connections.Connection:
         """A TCP client connection, as the back end makes."""
         return pymysql.connect(
             host="127.0.0.1",
@@ -132,9 +116,7 @@ class Instance:
             autocommit=True,
         )
 
-    def query(
-        self, user: str, password: str, sql: str, database: str | None = None
-    ) -> list[tuple[object, ...]]:
+    def query(self, user: str, password: str, sql: str, database: str | None = None) -> list[tuple[object, ...]]:
         """Run one statement and return its rows."""
         with self.connect(user, password, database) as conn, conn.cursor() as cur:
             cur.execute(sql)
