@@ -94,6 +94,7 @@ def e2e(session: nox.Session) -> None:
         f"--cucumberjson={cache_dir() / 'logs' / 'e2e-cucumber.json'}",
         "kit/tests",
         "tests/e2e",
+        "tests/selfcheck",
         *session.posargs,
     )
 
