@@ -11,8 +11,8 @@ Feature: Losing a worker node loses no to-dos
 
   Scenario: A worker hosting application replicas is stopped and started again
     When a worker node hosting back-end replicas is stopped
-    Then that node is reported not ready within 60 seconds
-    And the back end and the front end serve from the remaining nodes within 120 seconds
+    Then that node is reported not ready within 30 seconds
+    And the back end and the front end serve from the remaining nodes within 60 seconds
     And Alice still sees her 3 to-dos within 30 seconds
     When the stopped node is started again
     Then that node is ready again within 120 seconds
@@ -20,7 +20,7 @@ Feature: Losing a worker node loses no to-dos
 
   Scenario: The worker holding the database is stopped and started again
     When the worker node holding the database is stopped
-    Then that node is reported not ready within 60 seconds
+    Then that node is reported not ready within 30 seconds
     When the stopped node is started again
     Then that node is ready again within 120 seconds
     And the database is back to 1 ready replica within 180 seconds
@@ -28,8 +28,8 @@ Feature: Losing a worker node loses no to-dos
 
   Scenario: A worker that hangs is noticed and its replicas are replaced
     When a worker node hosting back-end replicas hangs
-    Then that node is reported not ready within 60 seconds
-    And the back end and the front end serve from the remaining nodes within 120 seconds
+    Then that node is reported not ready within 30 seconds
+    And the back end and the front end serve from the remaining nodes within 60 seconds
     And Alice still sees her 3 to-dos within 30 seconds
     When the hung node recovers
     Then that node is ready again within 120 seconds

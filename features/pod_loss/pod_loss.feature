@@ -10,12 +10,12 @@ Feature: Losing pods loses no to-dos
 
   Scenario: One back-end pod is stopped gracefully
     When one back-end pod is stopped gracefully
-    Then the back end is back to 2 ready replicas within 60 seconds, with new pods in place of the lost ones
+    Then the back end is back to 2 ready replicas within 30 seconds, with new pods in place of the lost ones
     And Alice still sees her 3 to-dos within 30 seconds
 
   Scenario: One back-end pod is killed immediately
     When one back-end pod is killed immediately
-    Then the back end is back to 2 ready replicas within 60 seconds, with new pods in place of the lost ones
+    Then the back end is back to 2 ready replicas within 30 seconds, with new pods in place of the lost ones
     And Alice still sees her 3 to-dos within 30 seconds
 
   Scenario: All back-end pods are killed at once
@@ -25,7 +25,7 @@ Feature: Losing pods loses no to-dos
 
   Scenario: One front-end pod is killed
     When one front-end pod is killed immediately
-    Then the front end is back to 2 ready replicas within 60 seconds, with new pods in place of the lost ones
+    Then the front end is back to 2 ready replicas within 30 seconds, with new pods in place of the lost ones
     And Alice still sees her 3 to-dos within 30 seconds
 
   Scenario: The database pod is killed
