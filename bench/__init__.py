@@ -1,0 +1,1 @@
+"""Benchmarks of the kit, the deployment and its recovery (`nox -s bench` -> `python -m bench`)."""
