@@ -352,7 +352,9 @@ def target(request: pytest.FixtureRequest, results: Results) -> Iterator[Target]
     except Exception as exc:
         results.record_infrastructure_failure("cluster creation", type(exc).__name__, str(exc))
         raise
-    _say(config, f"cluster {info.name} ready in {time.monotonic() - started:.1f} s (context {info.context})")
+    ready_s = time.monotonic() - started
+    _say(config, f"cluster {info.name} ready in {ready_s:.1f} s (context {info.context})")
+    results.set_environment({"setup_cluster_s": round(ready_s, 1), "setup_cluster_created": info.created})
     results.set_environment(
         {
             "cluster": info.name,
@@ -463,7 +465,9 @@ def deployed(
     # The manifests' own replica counts: fewer replicas than the contract is a product failure that the
     # deployment feature reports, not a setup error.
     until(rolled_out(cluster), timeout=float(config.getoption("--deploy-timeout")), interval=2.0)
-    _say(config, f"all tiers Ready in {time.monotonic() - started:.1f} s")
+    ready_s = time.monotonic() - started
+    _say(config, f"all tiers Ready in {ready_s:.1f} s")
+    results.set_environment({"setup_deploy_s": round(ready_s, 1)})
     for name in cluster.secret_names():
         results.add_secret_values(cluster.secret_data(name).values())
     return cluster

@@ -69,7 +69,7 @@ def tests(session: nox.Session) -> None:
     _host_packages(session)
     _install(session, "suite", "app", "lint")
     session.run("ruff", "check", ".")
-    session.run("mypy", "support", "kit")
+    session.run("mypy", "support", "kit", "bench")
     session.run("lint-imports")
     session.run("python", "-m", "pytest", "-m", "not cluster", "--timeout=300", *session.posargs)
 
