@@ -45,11 +45,15 @@ class ImageSpec:
     inputs: list[object] = field(default_factory=list)
 
     def key(self, base_key: str) -> str:
-        """Input key: base image, Dockerfile text and every file in the context."""
+        """Input key: base image, Dockerfile text, and every context file's name and content.
+
+        Only names inside the build context count, never where the files live on the host: a fresh clone in
+        another folder (CI) or a binary relinked into a new cache entry must hit the same key.
+        """
         return input_key(
             base_key,
             self.dockerfile,
-            *[(n, p) for n, p in sorted(self.files.items())],
+            sorted(self.files),
             *[p for _, p in sorted(self.files.items())],
             *self.inputs,
         )

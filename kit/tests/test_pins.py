@@ -66,3 +66,20 @@ def test_cache_dir_is_outside_the_checkout_and_overridable(monkeypatch: pytest.M
     monkeypatch.setenv("TODO_E2E_CACHE", str(tmp_path / "elsewhere"))
     assert cache_dir() == (tmp_path / "elsewhere").resolve()
     assert not str(cache_dir()).startswith(str(KIT_DIR.parent) + "/")
+
+
+def test_image_key_depends_on_content_not_on_where_the_checkout_lives(tmp_path: Path) -> None:
+    from kit.images import ImageSpec
+
+    keys = []
+    for where in ("checkout-a", "checkout-b"):
+        src = tmp_path / where / "recipes"
+        src.mkdir(parents=True)
+        (src / "wrapper").write_text("#!/bin/sh\nexec true\n")
+        keys.append(ImageSpec("x:1", "FROM debian:bookworm-slim\n", {"wrapper": src / "wrapper"}).key("base"))
+    assert keys[0] == keys[1]
+    (tmp_path / "checkout-b" / "recipes" / "wrapper").write_text("#!/bin/sh\nexec false\n")
+    changed = ImageSpec(
+        "x:1", "FROM debian:bookworm-slim\n", {"wrapper": tmp_path / "checkout-b" / "recipes" / "wrapper"}
+    ).key("base")
+    assert changed != keys[0]
