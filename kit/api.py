@@ -116,6 +116,8 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
         f"node image {node}"
     )
     _record_timings()
+    # Rebuilt images leave their predecessors untagged: drop those of the kit (never anyone else's images).
+    d.docker("image", "prune", "-f", "--filter", f"label={d.KEY_LABEL}", check=False)
     return _tools
 
 

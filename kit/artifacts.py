@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -47,6 +48,14 @@ def verify(entry: Path, *, deep: bool = False) -> bool:
     return True
 
 
+def _prune_older(root: Path, name: str, keep: Path) -> None:
+    """Remove this artifact's entries for other keys: only the current inputs' build is worth its disk space."""
+    pattern = re.compile(rf"{re.escape(name)}-[0-9a-f]{{16}}")
+    for old in root.iterdir():
+        if old != keep and pattern.fullmatch(old.name):
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def artifact(kind: str, name: str, key: str, produce: Callable[[Path], None], *, rebuild: bool = False) -> Path:
     """Return cache/artifacts/<kind>/<name>-<key>, producing it with `produce(tmpdir)` when missing or broken."""
     root = cache_dir() / "artifacts" / kind
@@ -68,6 +77,7 @@ def artifact(kind: str, name: str, key: str, produce: Callable[[Path], None], *,
         if entry.exists():
             shutil.rmtree(entry)
         os.replace(tmp, entry)
+        _prune_older(root, name, entry)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError) and exc.errno == 28:

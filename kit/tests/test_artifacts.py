@@ -69,3 +69,14 @@ def test_truncated_or_tampered_entry_is_not_reused() -> None:
 def test_empty_result_is_an_error() -> None:
     with pytest.raises(CacheError, match="produced no files"):
         artifact("go", "tool", "k5", lambda out: None)
+
+
+def test_a_new_key_replaces_the_old_entry_of_the_same_artifact_only() -> None:
+    def produce(out: Path) -> None:
+        (out / "tool").write_text("bits")
+
+    old = artifact("go", "tool", "0" * 16, produce)
+    other = artifact("go", "tool-extra", "1" * 16, produce)
+    new = artifact("go", "tool", "2" * 16, produce)
+    assert new.is_dir() and not old.exists(), "the superseded build of the same artifact is pruned"
+    assert other.is_dir(), "an artifact whose name merely starts the same is kept"
