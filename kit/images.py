@@ -6,6 +6,7 @@ its inputs are hashed into one key recorded as a label; an image whose label mat
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -59,6 +60,16 @@ class ImageSpec:
         )
 
 
+def _debian_mirror() -> list[str]:
+    """Where mmdebstrap fetches from: $TODO_E2E_DEBIAN_MIRROR, else the host's own apt sources on a Debian host,
+    else Debian's archive (an Ubuntu CI runner's sources would give the wrong distribution)."""
+    explicit = os.environ.get("TODO_E2E_DEBIAN_MIRROR")
+    if explicit:
+        return [explicit]
+    os_release = Path("/etc/os-release").read_text() if Path("/etc/os-release").exists() else ""
+    return [] if "\nID=debian" in "\n" + os_release else ["http://deb.debian.org/debian"]
+
+
 def ensure_base(pins: Pins, *, rebuild: bool = False) -> str:
     """The Debian base image every other image builds FROM, made with mmdebstrap from Debian's archive."""
     key = input_key("base", pins.debian, "minbase", "ca-certificates")
@@ -80,6 +91,7 @@ def ensure_base(pins: Pins, *, rebuild: bool = False) -> str:
                     "--quiet",
                     pins.debian,
                     str(out / "rootfs.tar"),
+                    *_debian_mirror(),
                 ],
                 check=True,
             )

@@ -82,13 +82,10 @@ def check_address(base_url: str) -> str:
     except ValueError:
         # Names could resolve anywhere; the suite only talks to addresses it can vouch for.
         raise ValueError(
-            f"front-end URL {base_url!r}: use an IP address (loopback or cluster-private), "
-            f"not the name {host!r}"
+            f"front-end URL {base_url!r}: use an IP address (loopback or cluster-private), not the name {host!r}"
         ) from None
     if not (address.is_loopback or address.is_private):
-        raise ValueError(
-            f"front-end URL {base_url!r}: {host} is neither loopback nor a private cluster address"
-        )
+        raise ValueError(f"front-end URL {base_url!r}: {host} is neither loopback nor a private cluster address")
     return base_url.rstrip("/")
 
 
@@ -223,9 +220,7 @@ class Owner:
 
     def todos(self, todos: list[Todo] | None = None) -> list[Todo]:
         """Her to-dos (from the given list, or freshly listed), in the app's order."""
-        return [
-            t for t in (self.app.list() if todos is None else todos) if t.title.startswith(f"{self.tag} ")
-        ]
+        return [t for t in (self.app.list() if todos is None else todos) if t.title.startswith(f"{self.tag} ")]
 
     def texts(self, todos: list[Todo] | None = None) -> list[str]:
         """Her to-dos' titles as she typed them (without the tag)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -43,8 +44,9 @@ class BrowserError(RuntimeError):
 class Browser:
     """One headless Chromium process with one page, spoken to over its DevTools websocket."""
 
-    def __init__(self, chromium: str = "chromium", *, timeout: float = 30.0) -> None:
-        self.chromium = chromium
+    def __init__(self, chromium: str | None = None, *, timeout: float = 30.0) -> None:
+        # $TODO_E2E_CHROMIUM names another Chromium build (e.g. google-chrome on a hosted CI runner).
+        self.chromium = chromium or os.environ.get("TODO_E2E_CHROMIUM", "chromium")
         self.timeout = timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._ws: websocket.WebSocket | None = None
@@ -134,9 +136,7 @@ class Browser:
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate JavaScript in the page (promises awaited) and return its JSON value."""
-        result = self.send(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
-        )
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
             text = details.get("exception", {}).get("description") or details.get("text")
@@ -276,7 +276,5 @@ class TodoPage:
             deadline = time.monotonic() + timeout
             while self.shows_completed(title) is not completed:
                 if time.monotonic() > deadline:
-                    raise BrowserError(
-                        f"{title!r} not shown as {'done' if completed else 'open'} after {timeout:g}s"
-                    )
+                    raise BrowserError(f"{title!r} not shown as {'done' if completed else 'open'} after {timeout:g}s")
                 time.sleep(0.2)

@@ -250,8 +250,7 @@ def judge(journal: Mapping[str, Any], experiment: str, journal_path: Path) -> Ch
         )
     if problems:
         raise ChaosFailure(
-            f"chaos experiment {experiment!r} proved nothing: {'; '.join(problems)} "
-            f"(journal: {journal_path})",
+            f"chaos experiment {experiment!r} proved nothing: {'; '.join(problems)} (journal: {journal_path})",
             outcome,
         )
     return outcome
@@ -298,15 +297,11 @@ class ChaosHandle:
 
     def check(self) -> str:
         """Refuse unless this is the suite's cluster (or the allowed existing context); return the server."""
-        return check_target(
-            self.kubeconfig, self.context, facts=self._facts(), allowed_context=self.allowed_context
-        )
+        return check_target(self.kubeconfig, self.context, facts=self._facts(), allowed_context=self.allowed_context)
 
     def settings(self) -> dict[str, Any]:
         """The chaoslib settings of every run: rollbacks always played."""
-        return {
-            "runtime": {"rollbacks": {"strategy": ROLLBACK_STRATEGY}, "hypothesis": {"strategy": "default"}}
-        }
+        return {"runtime": {"rollbacks": {"strategy": ROLLBACK_STRATEGY}, "hypothesis": {"strategy": "default"}}}
 
     def experiment_vars(
         self, experiment: Mapping[str, Any], extra_configuration: Mapping[str, Any] | None = None

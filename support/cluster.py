@@ -109,9 +109,7 @@ def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
     if kind == "Pod":
         pod_spec = spec
     elif kind == "CronJob":
-        pod_spec = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get(
-            "spec"
-        ) or {}
+        pod_spec = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
     else:
         pod_spec = (spec.get("template") or {}).get("spec") or {}
     return list(pod_spec.get("containers") or []) + list(pod_spec.get("initContainers") or [])
@@ -130,9 +128,7 @@ def override_images(docs: list[dict[str, Any]], images: dict[str, str]) -> list[
             key = name if name in images else name.rsplit("/", 1)[-1]
             if key in images:
                 container["image"] = images[key]
-                replaced.append(
-                    f"{doc['metadata']['name']}/{container.get('name')}: {current} -> {images[key]}"
-                )
+                replaced.append(f"{doc['metadata']['name']}/{container.get('name')}: {current} -> {images[key]}")
     return replaced
 
 
@@ -259,9 +255,7 @@ class ClusterHandle:
 
     def all_pods(self) -> list[PodInfo]:
         """Every pod in the suite namespace."""
-        return sorted(
-            (_pod_info(p) for p in self.core.list_namespaced_pod(self.namespace).items), key=lambda p: p.name
-        )
+        return sorted((_pod_info(p) for p in self.core.list_namespaced_pod(self.namespace).items), key=lambda p: p.name)
 
     def ready_pods(self, tier: str) -> list[PodInfo]:
         """Ready, non-terminating pods of one tier."""
@@ -316,10 +310,7 @@ class ClusterHandle:
 
     def config_maps(self) -> dict[str, dict[str, str]]:
         """Every ConfigMap's data in the suite namespace."""
-        return {
-            c.metadata.name: dict(c.data or {})
-            for c in self.core.list_namespaced_config_map(self.namespace).items
-        }
+        return {c.metadata.name: dict(c.data or {}) for c in self.core.list_namespaced_config_map(self.namespace).items}
 
     def secret_data(self, name: str) -> dict[str, str]:
         """A Secret's decoded values (never logged: callers hand them to results for redaction)."""
@@ -361,15 +352,11 @@ class ClusterHandle:
         sources = [self.core.list_namespaced_event(self.namespace).items]
         # Node events are a bonus; the namespace's are what matters.
         with contextlib.suppress(ApiException):
-            node_events = self.core.list_namespaced_event(
-                "default", field_selector="involvedObject.kind=Node"
-            )
+            node_events = self.core.list_namespaced_event("default", field_selector="involvedObject.kind=Node")
             sources.append(node_events.items)
         for items in sources:
             for ev in items:
-                when = (
-                    ev.last_timestamp or ev.event_time or ev.first_timestamp or ev.metadata.creation_timestamp
-                )
+                when = ev.last_timestamp or ev.event_time or ev.first_timestamp or ev.metadata.creation_timestamp
                 stamp = when.isoformat() if when else ""
                 obj = f"{ev.involved_object.kind}/{ev.involved_object.name}"
                 lines.append(
@@ -388,9 +375,7 @@ class ClusterHandle:
             kwargs["container"] = container
         return str(self.core.read_namespaced_pod_log(pod, self.namespace, **kwargs))
 
-    def exec(
-        self, pod: str, command: list[str], *, container: str | None = None, timeout: float = 30
-    ) -> ExecResult:
+    def exec(self, pod: str, command: list[str], *, container: str | None = None, timeout: float = 30) -> ExecResult:
         """Run a command in a pod's container (websocket exec) and return rc, stdout, stderr."""
         # A dedicated client: stream() must not share connection state with ordinary calls.
         api = client.CoreV1Api(
@@ -425,9 +410,7 @@ class ClusterHandle:
 
     def delete_pod(self, name: str, grace_seconds: int | None = None) -> None:
         """Delete a pod, with an explicit grace period (0 = immediately) or the pod's own."""
-        body = (
-            client.V1DeleteOptions(grace_period_seconds=grace_seconds) if grace_seconds is not None else None
-        )
+        body = client.V1DeleteOptions(grace_period_seconds=grace_seconds) if grace_seconds is not None else None
         self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=grace_seconds, body=body)
 
     def pod_request(

@@ -88,9 +88,7 @@ def endpoints_ready(cluster: ClusterHandle, service: str, minimum: int = 1) -> C
 
 def node_ready(cluster: ClusterHandle, node: str, ready: bool = True) -> Condition:
     """The node's Ready condition is True (ready=True) or anything but True (ready=False)."""
-    return Condition(
-        f"node {node} {'Ready' if ready else 'NotReady'}", lambda: cluster.node(node).ready is ready
-    )
+    return Condition(f"node {node} {'Ready' if ready else 'NotReady'}", lambda: cluster.node(node).ready is ready)
 
 
 def app_serving(app: TodoApp) -> Condition:
@@ -121,9 +119,7 @@ def todos_present(app: TodoApp, titles: Iterable[str]) -> Condition:
     return Condition(f"{len(wanted)} to-do(s) listed", check)
 
 
-def pods_replaced(
-    cluster: ClusterHandle, tier: str, old_uids: Iterable[str], n: int | None = None
-) -> Condition:
+def pods_replaced(cluster: ClusterHandle, tier: str, old_uids: Iterable[str], n: int | None = None) -> Condition:
     """The tier has its Ready replicas again and none of them is one of the killed pods (old_uids)."""
     old = set(old_uids)
     want = n if n is not None else EXPECTED_REPLICAS[tier]

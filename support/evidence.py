@@ -36,9 +36,7 @@ def format_nodes(nodes: Iterable[NodeInfo]) -> str:
         conds = ", ".join(f"{k}={v}" for k, v in sorted(n.conditions.items())) or "-"
         taints = ", ".join(n.taints) or "-"
         unsched = " cordoned" if n.unschedulable else ""
-        lines.append(
-            f"{n.name} [{role}] {'Ready' if n.ready else 'NotReady'}{unsched}; {conds}; taints: {taints}"
-        )
+        lines.append(f"{n.name} [{role}] {'Ready' if n.ready else 'NotReady'}{unsched}; {conds}; taints: {taints}")
     return "\n".join(lines) or "(no nodes)"
 
 

@@ -70,9 +70,7 @@ class DockerCli:
         """Run `docker <args>` and return stdout, raising with stderr on failure."""
         done = self.runner([self.docker, *args], timeout)
         if done.returncode != 0:
-            raise RuntimeError(
-                f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[:500]}"
-            )
+            raise RuntimeError(f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[:500]}")
         return done.stdout
 
     def labels(self, container: str) -> dict[str, str]:
@@ -248,9 +246,7 @@ class FaultInjector:
         """Ready pods of a tier, or a clear error if there is nothing to kill."""
         pods = self.cluster.ready_pods(tier)
         if not pods:
-            raise RuntimeError(
-                f"no Ready {tier} pod to inject a fault into (namespace {self.cluster.namespace})"
-            )
+            raise RuntimeError(f"no Ready {tier} pod to inject a fault into (namespace {self.cluster.namespace})")
         return pods
 
     def kill_pod(self, tier: str, grace_seconds: int | None = None) -> Fault:
@@ -308,9 +304,7 @@ class FaultInjector:
         if pids != ["1"]:
             done = self.cluster.exec(pod.name, ["kill", "-9", *pids], container=container)
             if done.rc != 0:
-                raise RuntimeError(
-                    f"kill -9 {' '.join(pids)} in pod {pod.name} failed: {done.stderr.strip()}"
-                )
+                raise RuntimeError(f"kill -9 {' '.join(pids)} in pod {pod.name} failed: {done.stderr.strip()}")
             fault.detail = f"pid {' '.join(pids)} in pod {pod.name} (from inside the container)"
             return fault
         # The server is the container's PID 1, which ignores SIGKILL sent from inside its own pid namespace:
@@ -328,9 +322,7 @@ class FaultInjector:
         out = self.guard.docker.run("exec", node, "sh", "-c", find_mysqld_script, "find", short_id)
         node_pids = out.split()
         if len(node_pids) != 1:
-            raise RuntimeError(
-                f"expected one mysqld of container {short_id[:12]} on node {node}, found {node_pids}"
-            )
+            raise RuntimeError(f"expected one mysqld of container {short_id[:12]} on node {node}, found {node_pids}")
         self.guard.docker.run("exec", node, "kill", "-9", node_pids[0])
         fault.detail = f"pid {node_pids[0]} on node {node} (container {short_id[:12]} of pod {pod.name})"
         return fault
@@ -393,11 +385,7 @@ class FaultInjector:
         workers = {n.name for n in self.cluster.nodes() if not n.control_plane and n.ready}
         avoid = {p.node for p in self.cluster.pods(avoid_tier)} if avoid_tier else set()
         candidates = sorted(
-            {
-                p.node
-                for p in self.cluster.ready_pods(hosting_tier)
-                if p.node in workers and p.node not in avoid
-            }
+            {p.node for p in self.cluster.ready_pods(hosting_tier) if p.node in workers and p.node not in avoid}
         )
         if not candidates:
             raise RuntimeError(
@@ -461,9 +449,7 @@ class FaultLog:
         if window is None or loop is None:
             return None
         samples = [
-            {"t": s.t, "ok": s.ok, "latency_s": s.latency}
-            for s in loop.results
-            if window.start <= s.t < window.end
+            {"t": s.t, "ok": s.ok, "latency_s": s.latency} for s in loop.results if window.start <= s.t < window.end
         ]
         return {"fault": window.name, **self.stats(window).to_dict(), "samples": samples}
 

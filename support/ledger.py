@@ -235,9 +235,7 @@ def reconcile(ledger: WriteLedger, observed_titles: Iterable[str], prefix: str) 
     strangers = [rec.title for rec in records if not _belongs(rec.title, prefix)]
     if strangers:
         # A wrong prefix would silently turn every acknowledged write into a "lost" one; refuse instead.
-        raise ValueError(
-            f"{len(strangers)} ledger title(s) do not match prefix {prefix!r}, e.g. {strangers[0]!r}"
-        )
+        raise ValueError(f"{len(strangers)} ledger title(s) do not match prefix {prefix!r}, e.g. {strangers[0]!r}")
     seen = Counter(title for title in observed_titles if _belongs(title, prefix))
     outcome = {rec.title: rec.outcome for rec in records}
     by_outcome = Counter(outcome.values())

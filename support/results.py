@@ -48,9 +48,7 @@ FailureClass = Literal["product", "infrastructure"]
 Outcome = Literal["passed", "failed", "skipped"]
 
 # Phases that belong to the machinery around the product: a failure there says nothing about the app.
-INFRA_PHASES = frozenset(
-    {"preflight", "docker", "cluster", "cluster-create", "image-build", "image-load", "kit"}
-)
+INFRA_PHASES = frozenset({"preflight", "docker", "cluster", "cluster-create", "image-build", "image-load", "kit"})
 # A scenario's own checks: assertions and support.waits.WaitTimeout (an AssertionError subclass).
 PRODUCT_EXCEPTIONS = frozenset({"AssertionError", "WaitTimeout"})
 _INFRA_PHASE_WORDS = frozenset({"preflight", "docker", "cluster", "image", "kit"})
@@ -536,9 +534,7 @@ class Results:
         from report import render  # imported late: the report package is optional for recording
 
         data = self.to_dict()
-        (self.path / "results.json").write_text(
-            json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-        )
+        (self.path / "results.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         (self.path / "report.html").write_text(render(data), encoding="utf-8")
         self.redact()
         return self.path

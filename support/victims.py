@@ -67,9 +67,7 @@ class Victims:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the seed and every choice made, for the results."""
-        choices = [
-            {"label": c.label, "chosen": c.chosen, "candidates": list(c.candidates)} for c in self.choices
-        ]
+        choices = [{"label": c.label, "chosen": c.chosen, "candidates": list(c.candidates)} for c in self.choices]
         return {"seed": self.seed, "choices": choices}
 
 
