@@ -83,3 +83,13 @@ def test_image_key_depends_on_content_not_on_where_the_checkout_lives(tmp_path: 
         "x:1", "FROM debian:bookworm-slim\n", {"wrapper": tmp_path / "checkout-b" / "recipes" / "wrapper"}
     ).key("base")
     assert changed != keys[0]
+
+
+def test_a_pin_the_go_proxy_does_not_serve_fails_naming_component_and_version() -> None:
+    """Asks the Go module proxy (a registry the build hosts reach) for a version that does not exist."""
+    from kit.gobuild import GoBuildError, module_dir
+
+    with pytest.raises(
+        GoBuildError, match=r"pin github\.com/rancher/local-path-provisioner@v0\.0\.999 is not available"
+    ):
+        module_dir("github.com/rancher/local-path-provisioner", "v0.0.999")
