@@ -97,18 +97,14 @@ def _keys(obj: Obj) -> set[str]:
 
 def missing_references(objects: list[Obj]) -> list[str]:
     """A message for every reference whose object or key is not in the render."""
-    provided = {
-        (o["kind"], o["metadata"]["name"]): _keys(o) for o in objects if o["kind"] in {"ConfigMap", "Secret"}
-    }
+    provided = {(o["kind"], o["metadata"]["name"]): _keys(o) for o in objects if o["kind"] in {"ConfigMap", "Secret"}}
     problems = []
     for ref in references(objects):
         keys = provided.get((ref.kind, ref.name))
         if keys is None:
             problems.append(f"{ref.source}: {ref.kind} {ref.name} is not in the render")
         elif ref.key is not None and ref.key not in keys:
-            problems.append(
-                f"{ref.source}: {ref.kind} {ref.name} has no key {ref.key!r} (has {sorted(keys)})"
-            )
+            problems.append(f"{ref.source}: {ref.kind} {ref.name} has no key {ref.key!r} (has {sorted(keys)})")
     return problems
 
 

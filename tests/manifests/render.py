@@ -21,9 +21,7 @@ RENDER_TIMEOUT_S = 120.0
 def _runs(kubectl: str) -> bool:
     """Whether this kubectl binary starts (a half-built kit artifact must not shadow a working one)."""
     try:
-        done = subprocess.run(
-            [kubectl, "version", "--client"], capture_output=True, text=True, timeout=30, check=False
-        )
+        done = subprocess.run([kubectl, "version", "--client"], capture_output=True, text=True, timeout=30, check=False)
     except OSError:
         return False
     return done.returncode == 0

@@ -56,9 +56,7 @@ def schema_problems(value: Any, type_name: str, path: str = "", parent: str = ""
     if match := _LIST.match(type_name):
         if not isinstance(value, list):
             return [f"{path}: expected a list, got {type(value).__name__}"]
-        return [
-            p for i, item in enumerate(value) for p in schema_problems(item, match[1], f"{path}[{i}]", parent)
-        ]
+        return [p for i, item in enumerate(value) for p in schema_problems(item, match[1], f"{path}[{i}]", parent)]
     if match := _DICT.match(type_name):
         if not isinstance(value, dict):
             return [f"{path}: expected a map, got {type(value).__name__}"]

@@ -28,9 +28,7 @@ CONTRACT_ENV = {
 
 def _env(objects: list[Obj], deployment: str) -> dict[str, Obj]:
     """The env entries of a Deployment's containers by variable name."""
-    return {
-        e["name"]: e for c in containers(find(objects, "Deployment", deployment)) for e in c.get("env", [])
-    }
+    return {e["name"]: e for c in containers(find(objects, "Deployment", deployment)) for e in c.get("env", [])}
 
 
 def test_every_reference_resolves(objects: list[Obj]) -> None:
@@ -51,9 +49,7 @@ def test_a_dangling_reference_is_reported() -> None:
 
 
 @pytest.mark.parametrize(("deployment", "variable"), sorted(CONTRACT_ENV))
-def test_contract_variables_come_from_the_contract_keys(
-    objects: list[Obj], deployment: str, variable: str
-) -> None:
+def test_contract_variables_come_from_the_contract_keys(objects: list[Obj], deployment: str, variable: str) -> None:
     """Each contract variable is read from the ConfigMap or Secret key the contract names."""
     kind, name, key = CONTRACT_ENV[(deployment, variable)]
     source = _env(objects, deployment)[variable]["valueFrom"]

@@ -13,9 +13,7 @@ Obj = dict[str, Any]
 
 def test_every_object_matches_the_api_types(objects: list[Obj]) -> None:
     """No unknown (misspelt or misplaced) field and no wrongly typed value anywhere."""
-    problems = [
-        f"{o['kind']}/{o['metadata']['name']}: {p}" for o in objects for p in schema_problems(o, model_for(o))
-    ]
+    problems = [f"{o['kind']}/{o['metadata']['name']}: {p}" for o in objects for p in schema_problems(o, model_for(o))]
     assert problems == []
 
 
