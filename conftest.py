@@ -324,6 +324,8 @@ def results(request: pytest.FixtureRequest, seed: int) -> Results:
             "suite_version": suite_version,
             "seed": seed,
             "staging_context": request.config.getoption("--existing-context"),
+            # what was selected: the benchmark only counts full runs as the suite's wall time
+            "selection": {"markexpr": request.config.option.markexpr, "keyword": request.config.option.keyword},
         }
     )
     request.config.stash[_STASH_RUN].results = res

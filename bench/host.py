@@ -99,11 +99,26 @@ def host_facts(repo_root: Path, own_clusters: set[str]) -> dict[str, Any]:
 
 
 def newest_results(root: Path) -> Path | None:
-    """The newest results folder (by its timestamped name) under root that holds a results.json."""
+    """The newest results folder (by its timestamped name) under root of a *full* run.
+
+    A run narrowed with -k, or with a marker expression other than the e2e session's `cluster`, is not the
+    figure the benchmark reports (the conftest records the selection in the environment).
+    """
     if not root.is_dir():
         return None
-    folders = sorted(p.parent for p in root.glob("*/results.json"))
-    return folders[-1] if folders else None
+    for folder in sorted((p.parent for p in root.glob("*/results.json")), reverse=True):
+        try:
+            env = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("environment", {})
+        except (OSError, ValueError):
+            continue
+        selection = env.get("selection")
+        if (
+            isinstance(selection, dict)
+            and not selection.get("keyword")
+            and selection.get("markexpr") in ("", "cluster")
+        ):
+            return folder
+    return None
 
 
 def _parse_time(text: str) -> dt.datetime:
@@ -116,7 +131,7 @@ def e2e_wall_time(repo_root: Path, env: dict[str, str]) -> tuple[float, dict[str
     root = Path(env.get(ENV_RESULTS_ROOT) or repo_root / "results")
     folder = newest_results(root)
     if folder is None:
-        return f"no results folder with results.json under {root} (run `nox -s e2e` first)"
+        return f"no results folder of a full run under {root} (run `nox -s e2e` first)"
     try:
         data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
         seconds = (_parse_time(data["finished_at"]) - _parse_time(data["started_at"])).total_seconds()

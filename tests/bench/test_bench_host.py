@@ -34,7 +34,7 @@ def test_sampler_reads_this_host_and_is_bounded() -> None:
     assert peak is not None and 0 < peak <= total
 
 
-def _results(root: Path, name: str, started: str, finished: str) -> Path:
+def _results(root: Path, name: str, started: str, finished: str, selection: dict[str, str] | None = None) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "results.json").write_text(
@@ -45,6 +45,7 @@ def _results(root: Path, name: str, started: str, finished: str) -> Path:
                 "finished_at": finished,
                 "verdict": "ACCEPTED",
                 "summary": {"passed": 3, "failed": 0, "skipped": 0, "total": 3},
+                "environment": {"selection": selection or {"markexpr": "cluster", "keyword": ""}},
             }
         )
     )
@@ -56,7 +57,21 @@ def test_newest_results_folder_by_timestamped_name(tmp_path: Path) -> None:
     _results(tmp_path, "20250101T000000Z-aaaa", "2025-01-01T00:00:00Z", "2025-01-01T00:09:00Z")
     newer = _results(tmp_path, "20250102T000000Z-bbbb", "2025-01-02T00:00:00Z", "2025-01-02T00:07:30Z")
     (tmp_path / "20250103T000000Z-cccc").mkdir()
-    assert newest_results(tmp_path) == newer
+    _results(
+        tmp_path,
+        "20250104T000000Z-dddd",
+        "2025-01-04T00:00:00Z",
+        "2025-01-04T00:01:00Z",
+        {"markexpr": "cluster and pod_loss", "keyword": ""},
+    )
+    _results(
+        tmp_path,
+        "20250105T000000Z-eeee",
+        "2025-01-05T00:00:00Z",
+        "2025-01-05T00:01:00Z",
+        {"markexpr": "cluster", "keyword": "database"},
+    )
+    assert newest_results(tmp_path) == newer, "partial runs (-m narrower than cluster, or -k) are not the figure"
     assert newest_results(tmp_path / "absent") is None
 
 
