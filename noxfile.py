@@ -71,7 +71,11 @@ def tests(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("mypy", "support", "kit", "bench")
     session.run("lint-imports")
-    session.run("python", "-m", "pytest", "-m", "not cluster", "--timeout=300", *session.posargs)
+    # The manifest tests render with `kubectl kustomize`: the kit's own kubectl (Go build only, cached).
+    kubectl = str(session.run("python", "-m", "kit", "kubectl", silent=True)).strip().splitlines()[-1]
+    session.run(
+        "python", "-m", "pytest", "-m", "not cluster", "--timeout=300", *session.posargs, env={"KUBECTL": kubectl}
+    )
 
 
 @nox.session

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = sub.add_parser("config", help="print the kind config")
     cfg.add_argument("--name", default="todo-e2e")
     sub.add_parser("status", help="print pins, cache directory and clusters")
+    sub.add_parser("kubectl", help="print the path of the kit-built kubectl (builds only the Go part; no Docker)")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "preflight":
@@ -54,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
             from kit.cluster import ClusterSpec, kind_config
 
             print(kind_config(ClusterSpec(name=args.name)))
+        elif args.cmd == "kubectl":
+            from kit.gobuild import components, go_build
+            from kit.pins import load_pins
+
+            pins = load_pins()
+            (k8s,) = [c for c in components(pins) if c.name == "kubernetes"]
+            print(go_build(k8s, pins) / "bin" / "kubectl")
         elif args.cmd == "status":
             from kit.pins import load_pins
 
