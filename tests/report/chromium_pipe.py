@@ -66,9 +66,7 @@ class ChromiumPipe:
         os.close(res_w)
         self.session: str | None = None
 
-    def send(
-        self, method: str, params: dict[str, Any] | None = None, *, session: bool = True
-    ) -> dict[str, Any]:
+    def send(self, method: str, params: dict[str, Any] | None = None, *, session: bool = True) -> dict[str, Any]:
         """Send one command and return its result; raise on a protocol error or after the timeout."""
         self._next_id += 1
         msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
@@ -104,9 +102,9 @@ class ChromiumPipe:
     def open_page(self, url: str) -> None:
         """Open a new page, attach to it, and navigate to url once runtime errors are being collected."""
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.send(
-            "Target.attachToTarget", {"targetId": target, "flatten": True}, session=False
-        )["sessionId"]
+        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)[
+            "sessionId"
+        ]
         self.send("Runtime.enable")
         self.send("Page.enable")
         self.send("Page.navigate", {"url": url})
@@ -133,9 +131,7 @@ class ChromiumPipe:
     def click(self, x: float, y: float) -> None:
         """A real left click (pressed then released) at viewport coordinates."""
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.send(
-                "Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
-            )
+            self.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
 
     def screenshot(self, path: Path) -> None:
         """Save the current viewport as PNG."""

@@ -109,10 +109,7 @@ def _ledger(res: Results, tmp: Path, lost: int = 0) -> None:
     """A ledger verdict shaped like support.ledger.LedgerVerdict.to_dict(), with its raw journal."""
     raw = tmp / "ledger-raw.jsonl"
     raw.write_text(
-        "\n".join(
-            json.dumps({"title": f"ledger-r1-{i:06d}", "outcome": "ok", "status": 201}) for i in range(5)
-        )
-        + "\n",
+        "\n".join(json.dumps({"title": f"ledger-r1-{i:06d}", "outcome": "ok", "status": 201}) for i in range(5)) + "\n",
         encoding="utf-8",
     )
     lost_titles = [f"ledger-r1-{i:06d}" for i in range(lost)]
@@ -251,8 +248,7 @@ def build(tmp_path: Path, canary: str) -> BuildFn:
                     "pod logs: mysql": "2025-11-29 00:31:02 [ERROR] Access denied for user "
                     f"'todo' ({canary})\nMYSQL_PASSWORD={b64(canary)}\n",
                     "describe pod mysql": "Name: mysql-7d9c-x2\nStatus: Running\nReady: False\n",
-                    "node states": "todo-e2e-control-plane Ready\ntodo-e2e-worker Ready\n"
-                    "todo-e2e-worker2 Ready\n",
+                    "node states": "todo-e2e-control-plane Ready\ntodo-e2e-worker Ready\ntodo-e2e-worker2 Ready\n",
                 },
                 failure_class=classify_failure("WaitTimeout", err, "call"),
             )

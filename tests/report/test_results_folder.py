@@ -45,10 +45,7 @@ def test_failed_run_is_rejected_with_the_failed_scenario_named_first(build: Buil
     data = _json(folder)
     assert data["verdict"] == "REJECTED"
     assert data["reasons"][0].startswith(f"scenario failed: Pod loss / {FAILED_SCENARIO}"), data["reasons"]
-    assert (
-        "budget exceeded: database pod kill (database) recovery max 21.5 s > budget 20.0 s"
-        in data["reasons"][1]
-    )
+    assert "budget exceeded: database pod kill (database) recovery max 21.5 s > budget 20.0 s" in data["reasons"][1]
     assert (
         data["reasons"][2]
         == "budget exceeded: availability during database pod kill 61.82% available, longest outage 12.3 s"
@@ -134,9 +131,7 @@ def test_canary_secret_and_its_base64_never_reach_any_file(build: BuildFn, canar
     res = build(fail=True)
     folder = res.finish()
     # pytest writes these after the session; the conftest then calls redact_folder again.
-    (folder / "junit.xml").write_text(
-        f'<testsuite><failure message="pw={canary}"/></testsuite>', encoding="utf-8"
-    )
+    (folder / "junit.xml").write_text(f'<testsuite><failure message="pw={canary}"/></testsuite>', encoding="utf-8")
     (folder / "cucumber.json").write_text(json.dumps([{"doc": base64.b64encode(canary.encode()).decode()}]))
     changed = redact_folder(folder, res.secrets)
     assert {p.name for p in changed} == {"junit.xml", "cucumber.json"}
@@ -158,9 +153,7 @@ def test_canary_secret_and_its_base64_never_reach_any_file(build: BuildFn, canar
             assert form not in data, f"{form!r} leaked into {path.relative_to(folder)}"
     assert "***" in (folder / "logs/backend.log").read_text(encoding="utf-8")
     # Masking must not eat the evidence around it.
-    assert "Access denied for user &#x27;todo&#x27; (***)" in (folder / "report.html").read_text(
-        encoding="utf-8"
-    )
+    assert "Access denied for user &#x27;todo&#x27; (***)" in (folder / "report.html").read_text(encoding="utf-8")
 
 
 def test_kubeconfig_is_refused(tmp_path: Path) -> None:
@@ -169,9 +162,7 @@ def test_kubeconfig_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KubeconfigRefusedError, match="looks like a kubeconfig"):
         res.add_file("kind-config.yaml", KUBECONFIG)
     with pytest.raises(KubeconfigRefusedError):
-        res.add_file(
-            "evidence/cfg.json", json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": []}, indent=1)
-        )
+        res.add_file("evidence/cfg.json", json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": []}, indent=1))
     res.record_scenario(
         "Safety",
         "s",

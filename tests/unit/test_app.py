@@ -199,9 +199,7 @@ def test_allowed_addresses(url: str) -> None:
     assert check_address(url) == url
 
 
-@pytest.mark.parametrize(
-    "url", ["http://8.8.8.8", "http://example.com", "ftp://127.0.0.1", "127.0.0.1:30080"]
-)
+@pytest.mark.parametrize("url", ["http://8.8.8.8", "http://example.com", "ftp://127.0.0.1", "127.0.0.1:30080"])
 def test_refused_addresses(url: str) -> None:
     """Public addresses, names and non-http URLs are refused before any request."""
     with pytest.raises(ValueError):

@@ -50,8 +50,7 @@ def test_pod_summary_reads_like_describe() -> None:
 def test_node_summary() -> None:
     """Readiness, role, cordon and taints per node."""
     assert format_nodes([NODE]) == (
-        "todo-e2e-worker [worker] NotReady cordoned; Ready=Unknown; "
-        "taints: node.kubernetes.io/unreachable:NoExecute"
+        "todo-e2e-worker [worker] NotReady cordoned; Ready=Unknown; taints: node.kubernetes.io/unreachable:NoExecute"
     )
 
 
@@ -91,9 +90,7 @@ def test_mysqld_finder_sees_only_the_server(tmp_path: Path) -> None:
     shutil.copy("/bin/sleep", fake)
     proc = subprocess.Popen([str(fake), "30"])
     try:
-        found = subprocess.run(
-            ["sh", "-c", find_mysqld_script, "find"], capture_output=True, text=True, timeout=30
-        )
+        found = subprocess.run(["sh", "-c", find_mysqld_script, "find"], capture_output=True, text=True, timeout=30)
         assert str(proc.pid) in found.stdout.split()
         filtered = subprocess.run(
             ["sh", "-c", find_mysqld_script, "find", "no-such-container-id"],

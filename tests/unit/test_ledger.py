@@ -201,9 +201,7 @@ def test_records_are_safe_from_many_threads() -> None:
 def test_jsonl_round_trip(tmp_path: Path) -> None:
     """to_jsonl/from_jsonl keep every field, and new titles continue after the old ones."""
     ledger, _ = ledger_with("ok", "failed", "unknown")
-    ledger.record(
-        ledger.new_title(RUN), "unknown", started=3, finished=33.5, status=504, error="gateway timeout"
-    )
+    ledger.record(ledger.new_title(RUN), "unknown", started=3, finished=33.5, status=504, error="gateway timeout")
     path = tmp_path / "ledger.jsonl"
     ledger.to_jsonl(path)
     back = WriteLedger.from_jsonl(path)
@@ -229,9 +227,7 @@ def test_everything_in_order() -> None:
     """ok writes present, failed absent, unknown either way: the property holds and counts add up."""
     ledger, (a, b, c, d, e) = ledger_with("ok", "ok", "failed", "unknown", "unknown")
     verdict = reconcile(ledger, [a, b, d, "someone else's to-do"], PREFIX)
-    assert verdict == LedgerVerdict(
-        attempted=5, ok=2, failed=1, unknown=2, unknown_present=[d], unknown_absent=[e]
-    )
+    assert verdict == LedgerVerdict(attempted=5, ok=2, failed=1, unknown=2, unknown_present=[d], unknown_absent=[e])
     assert verdict.ok_property
     assert c not in verdict.phantom
 

@@ -13,13 +13,9 @@ POLICY = SafetyPolicy(suite_cluster=SUITE)
 STAGING = SafetyPolicy(suite_cluster=SUITE, allowed_context="staging-admin")
 
 
-def facts(
-    context: str = OWN, api: str = LOOP, marker: bool = True, kind_cluster: str | None = SUITE
-) -> TargetFacts:
+def facts(context: str = OWN, api: str = LOOP, marker: bool = True, kind_cluster: str | None = SUITE) -> TargetFacts:
     """Facts of the suite's own cluster, with any field overridden."""
-    detail = (
-        "ConfigMap kube-system/todo-e2e-marker names this cluster" if marker else "ConfigMap not found (404)"
-    )
+    detail = "ConfigMap kube-system/todo-e2e-marker names this cluster" if marker else "ConfigMap not found (404)"
     return TargetFacts(context, api, marker, detail, kind_cluster)
 
 

@@ -42,9 +42,7 @@ def _scenarios() -> list[tuple[str, Scenario]]:
     for path in sorted(FEATURES.rglob("*.feature")):
         feature = FeatureParser(str(FEATURES), str(path.relative_to(FEATURES))).parse()
         for template in feature.scenarios.values():
-            contexts = (
-                [c for ex in template.examples for c in ex.as_contexts()] if template.templated else [{}]
-            )
+            contexts = [c for ex in template.examples for c in ex.as_contexts()] if template.templated else [{}]
             rendered += [(str(path.relative_to(FEATURES)), template.render(ctx)) for ctx in contexts]
     return rendered
 

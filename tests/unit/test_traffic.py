@@ -33,9 +33,7 @@ def samples(pattern: str, latency: Callable[[int], float] = lambda i: 0.1) -> li
 # --- percentiles ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("q", "expected"), [(0, 15), (5, 15), (30, 20), (40, 20), (50, 35), (95, 50), (100, 50)]
-)
+@pytest.mark.parametrize(("q", "expected"), [(0, 15), (5, 15), (30, 20), (40, 20), (50, 35), (95, 50), (100, 50)])
 def test_nearest_rank_percentile(q: float, expected: float) -> None:
     """The textbook nearest-rank example (15, 20, 35, 40, 50), given unsorted."""
     assert percentile([40, 15, 50, 35, 20], q) == expected
@@ -204,9 +202,7 @@ def test_reader_turns_probe_results_into_samples() -> None:
             raise answer
         return answer
 
-    reader = BackgroundReader(
-        probe, interval=1, max_requests=5, max_seconds=5, epoch=8.0, clock=lambda: now[0]
-    )
+    reader = BackgroundReader(probe, interval=1, max_requests=5, max_seconds=5, epoch=8.0, clock=lambda: now[0])
     got = [reader.tick() for _ in range(5)]
     assert [s.ok for s in got] == [True, False, False, False, False]
     assert got[0] == Sample(2.0, True, 0.25, 200, None)
@@ -254,9 +250,7 @@ def test_writer_records_every_attempt_in_the_ledger() -> None:
             raise step
         if step != "failed":
             stored.append(title)
-        return {"ok": (201, None, step), "failed": (None, "refused", step), "unknown": (504, None, step)}[
-            step
-        ]
+        return {"ok": (201, None, step), "failed": (None, "refused", step), "unknown": (504, None, step)}[step]
 
     ledger = WriteLedger()
     with BackgroundWriter(write, ledger, "w1", interval=0.001, max_requests=5, max_seconds=5) as writer:

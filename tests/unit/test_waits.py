@@ -124,9 +124,7 @@ def test_timeout_message_names_what_budget_value_and_error(clock: FakeClock) -> 
     seen = Pending("replicas ready", {"ready": 1, "want": 2})  # falsy, like a condition not yet met
     condition = sequence(ConnectionError("refused by 127.0.0.1:30080"), seen)
     with pytest.raises(WaitTimeout) as caught:
-        wait_for(
-            condition, what="2 back-end replicas Ready", timeout=3, interval=1, clock=clock, sleep=clock.sleep
-        )
+        wait_for(condition, what="2 back-end replicas Ready", timeout=3, interval=1, clock=clock, sleep=clock.sleep)
     err = caught.value
     text = str(err)
     assert "2 back-end replicas Ready" in text
@@ -151,9 +149,7 @@ def test_exceptions_are_recorded_and_polling_continues(clock: FakeClock) -> None
 def test_only_exceptions_says_no_value_was_seen(clock: FakeClock) -> None:
     """When every attempt raised, the message says so instead of showing a fake 'None' value."""
     with pytest.raises(WaitTimeout) as caught:
-        wait_for(
-            sequence(ValueError("boom")), what="x", timeout=1, interval=1, clock=clock, sleep=clock.sleep
-        )
+        wait_for(sequence(ValueError("boom")), what="x", timeout=1, interval=1, clock=clock, sleep=clock.sleep)
     assert "none (every attempt raised)" in str(caught.value)
     assert "ValueError('boom')" in str(caught.value)
 
