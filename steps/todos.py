@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from pytest_bdd import given, parsers, then, when
 
@@ -14,6 +15,9 @@ __all__: list[str] = []
 # Far above any id a test run creates (BIGINT AUTO_INCREMENT), so "does not exist" holds without a lookup.
 UNKNOWN_ID = 9_000_000_000_000
 SHARE_REQUESTS_MIN = 4
+# Spread the requests: a replica that became Ready a moment ago (a previous scenario replaced it) is routable only
+# once every node's kube-proxy has synced its rules (about a second). 40 requests then span up to 10 s.
+SHARE_REQUEST_SPACING_S = 0.25
 
 
 def _texts(quoted: str) -> list[str]:
@@ -162,9 +166,7 @@ def _(answer: RawResponse) -> None:
     assert str(UNKNOWN_ID) in answer.detail, f"the answer does not name the id {UNKNOWN_ID}: {answer.detail}"
 
 
-@when(
-    parsers.parse("{name} makes up to {count:d} requests through the front end"), target_fixture="answered_by"
-)
+@when(parsers.parse("{name} makes up to {count:d} requests through the front end"), target_fixture="answered_by")
 def _(owner: Owner, deployed: ClusterHandle, name: str, count: int) -> dict[str, int]:
     """Ask which replica answers, on new connections, until every Ready replica answered (bounded)."""
     replicas = {p.name for p in deployed.ready_pods("backend")}
@@ -174,6 +176,7 @@ def _(owner: Owner, deployed: ClusterHandle, name: str, count: int) -> dict[str,
         seen[pod] = seen.get(pod, 0) + 1
         if i + 1 >= SHARE_REQUESTS_MIN and replicas <= set(seen):
             break
+        time.sleep(SHARE_REQUEST_SPACING_S)
     return seen
 
 
@@ -182,14 +185,10 @@ def _(deployed: ClusterHandle, answered_by: dict[str, int]) -> None:
     """Every Ready back-end replica answered at least once."""
     replicas = {p.name for p in deployed.ready_pods("backend")}
     assert len(replicas) == 2, f"expected 2 Ready back-end replicas, found {sorted(replicas)}"
-    assert replicas <= set(answered_by), (
-        f"answers per replica {answered_by}; Ready replicas {sorted(replicas)}"
-    )
+    assert replicas <= set(answered_by), f"answers per replica {answered_by}; Ready replicas {sorted(replicas)}"
 
 
-@when(
-    parsers.parse('{name} adds the to-do "{text}" through one back-end replica'), target_fixture="written_via"
-)
+@when(parsers.parse('{name} adds the to-do "{text}" through one back-end replica'), target_fixture="written_via")
 def _(owner: Owner, deployed: ClusterHandle, name: str, text: str) -> str:
     """Create the to-do on one chosen replica (through the API server's proxy to that pod)."""
     _mine(owner, name)
@@ -208,6 +207,4 @@ def _(owner: Owner, deployed: ClusterHandle, written_via: str, text: str, name: 
     status, body = deployed.pod_request(others[0], "GET", "/api/todos")
     assert status == 200, f"replica {others[0]} answered {status}: {body}"
     titles = [item["title"] for item in body]
-    assert owner.title(text) in titles, (
-        f"replica {others[0]} does not list {text!r} written via {written_via}"
-    )
+    assert owner.title(text) in titles, f"replica {others[0]} does not list {text!r} written via {written_via}"
