@@ -238,7 +238,7 @@ def ensure_cluster(
     token_file.write_text(token)
     seconds = time.monotonic() - started
     if created:
-        c.log_created(name, seconds)
+        info(f"cluster {name} ready in {seconds:.1f}s")
     return ClusterInfo(
         name=name,
         kubeconfig=kubeconfig,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit import docker as d
-from kit.log import info, phase
 from kit.pins import cache_dir
 
 __all__ = ["FAILOVER", "FRONTEND_NODE_PORT", "MARKER", "ClusterError", "ClusterSpec", "kind_config"]
@@ -141,17 +140,10 @@ def new_marker_token() -> str:
     return secrets.token_hex(16)
 
 
-def log_created(name: str, seconds: float) -> None:
-    """Report the creation time."""
-    info(f"cluster {name} ready in {seconds:.1f}s")
-
-
 __all__ += [
     "cluster_dir",
     "existing_clusters",
-    "log_created",
     "new_marker_token",
     "node_containers",
-    "phase",
     "wait_nodes_ready",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kit import docker as d
 from kit.artifacts import artifact
-from kit.log import info, phase
+from kit.log import phase
 from kit.pins import KIT_DIR, Pins, input_key
 
 __all__ = [
@@ -257,7 +257,3 @@ ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 """
     return ImageSpec(f"localhost/kit/kind-base:{pins.kind}", dockerfile, files)
 
-
-def log_base(key: str) -> None:
-    """Say which base is in use."""
-    info(f"base image {BASE_TAG} (key {key})")
