@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from kit import docker as d
 from kit.pins import cache_dir
+from kit.poll import PollTimeout, poll
 
 __all__ = ["FAILOVER", "FRONTEND_NODE_PORT", "MARKER", "ClusterError", "ClusterSpec", "kind_config"]
 
@@ -108,31 +108,33 @@ def node_containers(name: str) -> dict[str, list[str]]:
 
 def wait_nodes_ready(kubectl: Path, kubeconfig: Path, expected: int, timeout: float = 180) -> None:
     """Wait until `expected` nodes are Ready; on timeout say which were not."""
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
+
+    def states() -> dict[str, str]:
         proc = subprocess.run(
             [str(kubectl), "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "json"],
             capture_output=True,
             text=True,
             timeout=30,
         )
-        if proc.returncode == 0:
-            items = json.loads(proc.stdout)["items"]
-            states = {
-                n["metadata"]["name"]: next(
-                    (c["status"] for c in n["status"].get("conditions", []) if c["type"] == "Ready"),
-                    "Unknown",
-                )
-                for n in items
-            }
-            last = ", ".join(f"{k}={v}" for k, v in sorted(states.items()))
-            if len(states) == expected and all(v == "True" for v in states.values()):
-                return
-        else:
-            last = proc.stderr.strip()[-300:]
-        time.sleep(1)
-    raise ClusterError(f"nodes not Ready within {timeout:.0f}s (expected {expected}); last seen: {last}")
+        if proc.returncode != 0:
+            raise ClusterError(proc.stderr.strip()[-300:])
+        return {
+            n["metadata"]["name"]: next(
+                (c["status"] for c in n["status"].get("conditions", []) if c["type"] == "Ready"), "Unknown"
+            )
+            for n in json.loads(proc.stdout)["items"]
+        }
+
+    try:
+        poll(
+            f"{expected} nodes Ready",
+            states,
+            timeout=timeout,
+            interval=1,
+            done=lambda s: len(s) == expected and all(v == "True" for v in s.values()),
+        )
+    except PollTimeout as exc:
+        raise ClusterError(str(exc)) from exc
 
 
 def new_marker_token() -> str:

@@ -256,4 +256,3 @@ STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 """
     return ImageSpec(f"localhost/kit/kind-base:{pins.kind}", dockerfile, files)
-

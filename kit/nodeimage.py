@@ -18,6 +18,7 @@ from kit import docker as d
 from kit.images import RECIPES, ImageSpec, kit_net_image
 from kit.log import info, phase
 from kit.pins import Pins, input_key
+from kit.poll import PollTimeout, poll
 
 __all__ = ["NodeImageError", "build_node_image", "kind_const", "node_image_tag"]
 
@@ -113,13 +114,17 @@ def _write(container: str, path: str, content: str) -> None:
 
 
 def _wait_containerd(container: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if d.docker("exec", container, "ctr", "version", check=False, timeout=10).returncode == 0:
-            return
-        time.sleep(0.5)
-    log = d.docker("exec", container, "cat", "/var/log/containerd-build.log", check=False).stdout
-    raise NodeImageError(f"containerd in the build container did not answer within 30s:\n{log[-2000:]}")
+    try:
+        poll(
+            "containerd in the build container",
+            lambda: d.docker("exec", container, "ctr", "version", check=False, timeout=10).returncode,
+            timeout=30,
+            interval=0.5,
+            done=lambda code: code == 0,
+        )
+    except PollTimeout as exc:
+        log = d.docker("exec", container, "cat", "/var/log/containerd-build.log", check=False).stdout
+        raise NodeImageError(f"{exc}\n{log[-2000:]}") from exc
 
 
 def _import(container: str, tag: str) -> None:

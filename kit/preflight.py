@@ -13,12 +13,12 @@ import os
 import platform
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.log import info, phase
 from kit.pins import cache_dir
+from kit.poll import PollTimeout, poll
 
 __all__ = [
     "CAPABILITY_NAMES",
@@ -266,14 +266,11 @@ def _apply(plan: Plan) -> None:
         with phase(f"starting dockerd (log: {log})"):
             with log.open("ab") as out:
                 subprocess.Popen(["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if _docker_info()[0]:
-                    break
-                time.sleep(0.5)
-            else:
+            try:
+                poll("dockerd to answer `docker info`", lambda: _docker_info()[0], timeout=60, interval=0.5)
+            except PollTimeout as exc:
                 tail = log.read_text(errors="replace")[-1500:]
-                raise PreflightError(f"dockerd did not answer `docker info` within 60s; last log lines:\n{tail}")
+                raise PreflightError(f"{exc}; last log lines:\n{tail}") from exc
     for key, value in plan.raise_sysctls.items():
         _run(["sysctl", "-w", f"{key}={value}"])
         info(f"raised {key} to {value} (kind needs it for multi-node clusters)")

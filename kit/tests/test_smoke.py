@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from kit.poll import poll
+
 pytestmark = pytest.mark.cluster
 
 NAME = "kit-smoke"
@@ -44,18 +46,8 @@ class Kubectl:
 
 
 def wait(what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:
-    """Poll `check` until truthy; on timeout name what, the budget and the last value/error."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as exc:  # keep polling; remember why
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
+    """Poll `check` until truthy (the kit's own poll: names what, the budget and the last value/error)."""
+    return poll(what, check, timeout=timeout, interval=interval)
 
 
 def pod(name: str, node: str, command: str, image: str = "debian:bookworm-slim", **spec: Any) -> dict[str, Any]:
