@@ -518,7 +518,7 @@ def faults(cluster: ClusterHandle, safety_policy: Any, seed: int, node_guard: No
 
 
 @pytest.fixture(scope="session")
-def chaos(target: Target, results: Results, cluster: ClusterHandle) -> ChaosHandle:
+def chaos(request: pytest.FixtureRequest, target: Target, results: Results, cluster: ClusterHandle) -> ChaosHandle:
     """Chaos experiments in-process against the suite's cluster, journals kept with the results.
 
     The safety facts come from the cluster handle, so the marker's token (written by the kit) is checked too.
@@ -532,13 +532,8 @@ def chaos(target: Target, results: Results, cluster: ClusterHandle) -> ChaosHand
         target.frontend_url,
         results.path,
         facts=cluster.facts,
-        allowed_context=target.context if _staging_context(target) else None,
+        allowed_context=target.context if _staging(request.config) else None,
     )
-
-
-def _staging_context(target: Target) -> bool:
-    """Whether the target is an explicitly named existing context (pod faults only)."""
-    return target.kind_cluster is None
 
 
 # -- per-scenario state ------------------------------------------------------------------------------------
