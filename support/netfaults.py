@@ -1,0 +1,316 @@
+"""Network faults inside one pod's network namespace: tc netem (delay, loss) and packet filters (partitions, DNS).
+
+The commands run in the pod's network namespace, entered from its kind node container with nsenter: only the
+chosen pod's traffic is affected, nothing is installed into the cluster and no registry is needed. Every change
+is recorded in an UndoStack before it is applied, and undone on heal, on scenario teardown, on failure and on
+Ctrl-C. In staging mode (an existing cluster) there is no node container to enter, so these faults are refused;
+an engine installed in that cluster (Chaos Mesh NetworkChaos) could carry the same NetFault specs later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from support.cluster import ClusterHandle, PodInfo
+from support.faults import DockerCli, Fault, NodeGuard
+from support.safety import SafetyPolicy, check
+from support.undo import UndoStack
+from support.victims import Victims
+
+__all__ = [
+    "DEV",
+    "TAG",
+    "Located",
+    "NetFault",
+    "NetFaultInjector",
+    "container_pid",
+    "crictl_inspect",
+    "drop_rules",
+    "filter_leftovers",
+    "in_netns",
+    "netem_rules",
+    "qdisc_leftovers",
+]
+
+# Pods on kind (kindnet) see their veth end as eth0.
+DEV = "eth0"
+# Every packet filter the suite adds carries this comment, so a leftover is found by name in iptables-save.
+TAG = "todo-e2e-fault"
+# The prio band netem hangs off; the default priomap sends ordinary traffic to bands 1:1 and 1:2 only.
+NETEM_BAND = "1:3"
+
+Commands = list[list[str]]
+Proto = Literal["tcp", "udp"]
+
+
+@dataclass(frozen=True)
+class NetFault:
+    """What to do to a pod's outgoing traffic; the same spec an in-cluster engine could be given later."""
+
+    name: str
+    kind: Literal["delay", "loss", "drop"]
+    ports: tuple[int, ...]
+    protocols: tuple[Proto, ...] = ("tcp",)
+    delay_ms: int = 0
+    jitter_ms: int = 0
+    loss_pct: float = 0.0
+
+    def commands(self) -> tuple[Commands, Commands]:
+        """The (apply, undo) command lines to run inside the pod's network namespace."""
+        if self.kind == "drop":
+            return drop_rules(self.ports, self.protocols)
+        if len(self.ports) != 1 or self.protocols != ("tcp",):
+            raise ValueError(f"{self.name}: netem faults match one TCP port, got {self.ports} {self.protocols}")
+        if self.kind == "delay":
+            return netem_rules(self.ports[0], delay_ms=self.delay_ms, jitter_ms=self.jitter_ms)
+        return netem_rules(self.ports[0], loss_pct=self.loss_pct)
+
+
+# -- command builders (pure) --------------------------------------------------------------------------------
+def in_netns(pid: int, command: Sequence[str]) -> list[str]:
+    """A command run in the network namespace of process `pid` (a container's init, seen from its node)."""
+    if pid <= 1:
+        raise ValueError(f"refusing pid {pid}: that is the node's own namespace, not a pod's")
+    return ["nsenter", f"--target={pid}", "--net", "--", *command]
+
+
+def crictl_inspect(container_id: str) -> list[str]:
+    """The node-side command that describes a container (its init pid is in .info.pid)."""
+    short = container_id.split("://", 1)[-1]
+    if not short or not short.isalnum():
+        raise ValueError(f"not a container id: {container_id!r}")
+    return ["crictl", "inspect", short]
+
+
+def container_pid(inspect_json: str) -> int:
+    """The container's init pid from `crictl inspect` output."""
+    try:
+        pid = int(json.loads(inspect_json)["info"]["pid"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"no .info.pid in crictl inspect output: {inspect_json[:200]!r}") from exc
+    if pid <= 1:
+        raise ValueError(f"crictl reports pid {pid}: the container is not running")
+    return pid
+
+
+def netem_rules(
+    port: int, *, delay_ms: int = 0, jitter_ms: int = 0, loss_pct: float = 0.0, dev: str = DEV
+) -> tuple[Commands, Commands]:
+    """Delay or drop packets sent to one TCP port only: a prio qdisc, netem on its third band, a u32 filter."""
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} out of range")
+    netem: list[str] = []
+    if delay_ms > 0:
+        netem += ["delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms > 0 else [])
+    if loss_pct > 0:
+        if loss_pct >= 100:
+            raise ValueError("100 percent loss is a partition: use drop_rules")
+        netem += ["loss", f"{loss_pct:g}%"]
+    if not netem:
+        raise ValueError("a netem fault needs a delay or a loss")
+    apply = [
+        ["tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "prio"],
+        ["tc", "qdisc", "add", "dev", dev, "parent", NETEM_BAND, "handle", "30:", "netem", *netem],
+        # Only packets to the port go to the netem band; everything else keeps the default bands.
+        [
+            *("tc", "filter", "add", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1", "u32"),
+            *("match", "ip", "dport", str(port), "0xffff", "flowid", NETEM_BAND),
+        ],
+    ]
+    # Deleting the root qdisc removes its children and filters with it.
+    undo = [["tc", "qdisc", "del", "dev", dev, "root"]]
+    return apply, undo
+
+
+def drop_rules(ports: Sequence[int], protocols: Sequence[Proto] = ("tcp",)) -> tuple[Commands, Commands]:
+    """Silently drop outgoing packets to the ports (a partition: no reset, the peer just goes quiet)."""
+    if not ports or not protocols:
+        raise ValueError("a drop rule needs at least one port and one protocol")
+    apply: Commands = []
+    undo: Commands = []
+    for proto in protocols:
+        if proto not in ("tcp", "udp"):
+            raise ValueError(f"protocol {proto!r} is neither tcp nor udp")
+        for port in ports:
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} out of range")
+            rule = ["OUTPUT", "-p", proto, "--dport", str(port), "-m", "comment", "--comment", TAG, "-j", "DROP"]
+            apply.append(["iptables", "-w", "5", "-I", *rule])
+            undo.append(["iptables", "-w", "5", "-D", *rule])
+    return apply, undo
+
+
+# -- leftover detection (pure) ------------------------------------------------------------------------------
+def qdisc_leftovers(tc_show: str) -> list[str]:
+    """Lines of `tc qdisc show` that are the suite's (prio root 1: or netem), i.e. a fault left in place."""
+    return [
+        line.strip()
+        for line in tc_show.splitlines()
+        if " netem " in f" {line} " or line.strip().startswith("qdisc prio 1: root")
+    ]
+
+
+def filter_leftovers(iptables_save: str) -> list[str]:
+    """Rules of `iptables-save` that carry the suite's tag."""
+    return [line.strip() for line in iptables_save.splitlines() if TAG in line and line.startswith("-A")]
+
+
+# -- the injector -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Located:
+    """Where a pod's network namespace is reachable: its node container and its container's init pid."""
+
+    pod: str
+    node: str
+    pid: int
+
+
+@dataclass
+class AppliedNetFault:
+    """A network fault in place on some pods (kept on the Fault for heal and the report)."""
+
+    spec: NetFault
+    pods: list[Located] = field(default_factory=list)
+
+
+class NetFaultInjector:
+    """Applies NetFaults to the pods of a tier, behind the safety guard, with every change on the UndoStack."""
+
+    def __init__(
+        self,
+        cluster: ClusterHandle,
+        policy: SafetyPolicy,
+        victims: Victims,
+        undo: UndoStack,
+        docker: DockerCli | None,
+        suite_cluster: str | None,
+    ) -> None:
+        self.cluster = cluster
+        self.policy = policy
+        self.victims = victims
+        self.undo_stack = undo
+        # None in staging mode: there is no node container to enter, so network faults are impossible.
+        self.docker = docker
+        self.nodes = NodeGuard(docker, suite_cluster) if docker is not None and suite_cluster else None
+        self.applied: dict[str, AppliedNetFault] = {}
+
+    # -- where -------------------------------------------------------------------------------------
+    def _node_access(self, what: str) -> tuple[DockerCli, NodeGuard]:
+        """Refuse unless this is the suite's own kind cluster, whose node containers can be entered."""
+        # Entering a pod's namespace needs the node (NET_ADMIN there), so this is a node-scoped fault.
+        check(self.cluster.facts(), self.policy, "node")
+        if self.docker is None or self.nodes is None:
+            raise RuntimeError(f"{what}: network faults enter pods from their kind node (not in staging mode)")
+        return self.docker, self.nodes
+
+    def _cli(self) -> DockerCli:
+        """The docker CLI for commands after the safety check (undo must work without re-asking)."""
+        if self.docker is None:
+            raise RuntimeError("network faults need the suite's kind node containers (not in staging mode)")
+        return self.docker
+
+    def locate(self, pod: PodInfo) -> Located:
+        """The node container and container pid of a running pod on a worker of the suite's cluster."""
+        docker = self._cli()
+        if self.nodes is None:
+            raise RuntimeError("network faults need the suite's kind cluster (not in staging mode)")
+        nodes = self.nodes
+        if not pod.node or not pod.container_ids:
+            raise RuntimeError(f"pod {pod.name} has no node or no running container yet")
+        nodes.verify_worker(pod.node)
+        container_id = next(iter(pod.container_ids.values()))
+        out = docker.run("exec", pod.node, *crictl_inspect(container_id), timeout=30)
+        return Located(pod.name, pod.node, container_pid(out))
+
+    def _in_pod(self, where: Located, command: Sequence[str], timeout: float = 20) -> str:
+        """Run one command in the pod's network namespace from its node."""
+        return self._cli().run("exec", where.node, *in_netns(where.pid, command), timeout=timeout)
+
+    def _netns_alive(self, where: Located) -> bool:
+        """Whether the pod's namespace still exists (a deleted pod takes its faults with it)."""
+        try:
+            self._cli().run("exec", where.node, "test", "-e", f"/proc/{where.pid}/ns/net", timeout=15)
+        except RuntimeError:
+            return False
+        return True
+
+    # -- what --------------------------------------------------------------------------------------
+    def apply(self, spec: NetFault, tier: str, pods: Sequence[PodInfo]) -> Fault:
+        """Apply the spec in each pod's namespace; each pod's undo is recorded before its first command."""
+        self._node_access(spec.name)
+        if not pods:
+            raise RuntimeError(f"{spec.name}: no Ready {tier} pod to apply it to (namespace {self.cluster.namespace})")
+        if spec.name in self.applied:
+            raise RuntimeError(f"{spec.name} is already in place; heal it first")
+        apply_cmds, undo_cmds = spec.commands()
+        located = [self.locate(p) for p in pods]
+        applied = AppliedNetFault(spec)
+        self.applied[spec.name] = applied
+        fault = Fault(
+            spec.name,
+            tier,
+            [p.name for p in pods],
+            time.monotonic(),
+            time.time(),
+            old_uids={p.uid for p in pods},
+            old_restarts={p.name: p.restarts for p in pods},
+            detail=", ".join(f"pod {w.pod} (pid {w.pid} on {w.node})" for w in located),
+        )
+        for where in located:
+            self.undo_stack.record(f"{spec.name} in {where.pod}", spec.name, self._undoer(where, undo_cmds))
+            applied.pods.append(where)
+            for command in apply_cmds:
+                self._in_pod(where, command)
+        return fault
+
+    def _undoer(self, where: Located, undo_cmds: Commands) -> Callable[[], None]:
+        """The undo of one pod's change, bound to that pod."""
+        return lambda: self._undo_in(where, undo_cmds)
+
+    def _undo_in(self, where: Located, undo_cmds: Commands) -> None:
+        """Undo in one pod; a namespace that is gone, or already clean, counts as undone."""
+        if not self._netns_alive(where):
+            return
+        errors: list[str] = []
+        for command in undo_cmds:
+            try:
+                self._in_pod(where, command)
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        if errors and self.leftovers_in(where):
+            raise RuntimeError(f"undo in pod {where.pod} failed and left the fault in place: {'; '.join(errors)}")
+
+    def heal(self, name: str) -> list[str]:
+        """Remove one fault from every pod it was applied to; raises naming what could not be undone."""
+        problems = self.undo_stack.undo(fault=name)
+        self.applied.pop(name, None)
+        if problems:
+            raise RuntimeError(f"could not heal {name}: " + "; ".join(problems))
+        return problems
+
+    # -- checking ----------------------------------------------------------------------------------
+    def leftovers_in(self, where: Located) -> list[str]:
+        """The suite's qdiscs and tagged filters still present in one pod's namespace."""
+        found = [f"qdisc: {x}" for x in qdisc_leftovers(self._in_pod(where, ["tc", "qdisc", "show", "dev", DEV]))]
+        found += [f"filter: {x}" for x in filter_leftovers(self._in_pod(where, ["iptables-save"]))]
+        return found
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Every running pod of the namespace with a qdisc or filter of the suite still in it."""
+        self._node_access("checking for leftover network faults")
+        found: dict[str, list[str]] = {}
+        for pod in self.cluster.all_pods():
+            if pod.phase != "Running" or pod.terminating or not pod.container_ids:
+                continue
+            try:
+                where = self.locate(pod)
+            except (RuntimeError, ValueError):
+                continue  # not running any more: its namespace went with it
+            left = self.leftovers_in(where)
+            if left:
+                found[pod.name] = left
+        return found
