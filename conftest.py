@@ -32,6 +32,9 @@ pytest_plugins = [
     "steps.durability",
     "steps.availability",
     "steps.experiments",
+    "steps.network",
+    "steps.pressure",
+    "steps.upgrades",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -50,6 +53,9 @@ MARKERS = {
     "durability": "feature: no acknowledged write is lost",
     "availability": "feature: availability under faults",
     "experiments": "feature: chaostoolkit experiments run from the suite",
+    "network": "feature: latency, loss, partitions and failing name lookups between the tiers",
+    "pressure": "feature: a full database volume and CPU-starved back ends",
+    "upgrades": "feature: upgrades, rollbacks and configuration rollouts under load",
 }
 
 _STASH_RUN = pytest.StashKey["RunState"]()

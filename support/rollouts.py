@@ -199,6 +199,30 @@ class Rollouts:
             self.cluster.core.patch_namespaced_config_map(FRONTEND_CONFIG, self.cluster.namespace, {"data": data})
             self._patch("frontend", annotation_patch(RESTART_ANNOTATION, datetime.now(UTC).isoformat()))
 
+    def rollout_status(self, tier: str, timeout: float) -> float:
+        """Wait as `kubectl rollout status` does (the raw tool, for comparison); return the seconds it took."""
+        started = time.monotonic()
+        done = subprocess.run(
+            self.cluster.kubectl_cmd(
+                "--namespace",
+                self.cluster.namespace,
+                "rollout",
+                "status",
+                f"deployment/{DEPLOYMENTS[tier]}",
+                f"--timeout={max(1, int(timeout))}s",
+            ),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"kubectl rollout status of {DEPLOYMENTS[tier]} failed within {timeout:g} s: "
+                f"{(done.stderr or done.stdout).strip()[:500]}"
+            )
+        return time.monotonic() - started
+
     def frontend_env(self, name: str) -> dict[str, str]:
         """The value of one environment variable in every Ready front-end pod (as its processes see it)."""
         found: dict[str, str] = {}

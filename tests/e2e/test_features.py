@@ -16,4 +16,7 @@ scenarios(
     "durability",
     "availability",
     "experiments",
+    "network",
+    "pressure",
+    "upgrades",
 )

@@ -59,6 +59,9 @@ def test_features_exist_for_every_domain() -> None:
         "durability",
         "availability",
         "experiments",
+        "network",
+        "pressure",
+        "upgrades",
     }
 
 

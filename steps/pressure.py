@@ -1,0 +1,190 @@
+"""Steps that fill the database's volume and starve the back end of CPU, from inside the app's own pods."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pytest_bdd import parsers, then, when
+
+from support.app import Owner, TodoApp
+from support.cluster import ClusterHandle
+from support.conditions import app_serving, replicas_ready
+from support.faults import Fault, FaultLog, measure_recovery
+from support.pressure import PressureInjector, VolumeTooLarge
+from support.results import Results
+from support.safety import SafetyPolicy
+from support.traffic import percentile
+from support.undo import UndoStack
+from support.waits import Condition, all_of
+
+__all__: list[str] = []
+
+HOLD_POLL_S = 0.5
+
+
+@dataclass
+class Pressure:
+    """A pressure fault in place (or held and ended): its clock, when it ended, its window."""
+
+    fault: Fault
+    ended_at: float = 0.0
+    window: dict[str, Any] | None = None
+    recorded_samples: bool = False
+    refused: str = ""
+
+
+@pytest.fixture(scope="session")
+def pressure_undo() -> Iterator[UndoStack]:
+    """Every fill file and CPU hog of the run, removed at session end, on Ctrl-C, SIGTERM and exit too."""
+    with UndoStack("resource pressure") as stack:
+        yield stack
+
+
+@pytest.fixture
+def pressure(
+    deployed: ClusterHandle, safety_policy: SafetyPolicy, pressure_undo: UndoStack
+) -> Iterator[PressureInjector]:
+    """Pressure faults for one scenario; on teardown all are undone and none may be left."""
+    injector = PressureInjector(deployed, safety_policy, pressure_undo)
+    yield injector
+    problems = pressure_undo.restore_all()
+    hogs = injector.hogs_left("backend")
+    fill = injector.fill_left()
+    assert not problems and not hogs and not fill, (
+        f"pressure not undone: {problems}; CPU hogs left {hogs}; fill file left: {fill}"
+    )
+
+
+# -- recording: the one place results are written -----------------------------------------------------------
+def _record(
+    results: Results, held: Pressure, *, recovery: tuple[str, float, float] | None = None, **budget: float
+) -> None:
+    """Record a timing (what, seconds, budget), or the fault window with the budget a step checked against it."""
+    if recovery is not None:
+        what, seconds, budget_s = recovery
+        results.record_recovery(what, held.fault.tier, seconds, budget_s)
+        return
+    assert held.window is not None, "the fault window was not closed"
+    window = dict(held.window)
+    if held.recorded_samples:
+        window.pop("samples", None)
+    held.recorded_samples = True
+    results.record_availability({**window, **budget})
+
+
+def _window(held: Pressure, fault_log: FaultLog) -> dict[str, Any]:
+    """The fault's availability window (closed now if still open), which must hold samples."""
+    if held.window is None:
+        held.window = fault_log.close_and_measure()
+    assert held.window is not None, "no reader or writer watched the fault"
+    assert held.window["requests"] > 0, f"no request was made during {held.fault.name}"
+    return held.window
+
+
+# -- a full volume ----------------------------------------------------------------------------------------
+@when("the database's volume fills up", target_fixture="held")
+def _(pressure: PressureInjector, fault_log: FaultLog) -> Pressure:
+    """Fill the data directory's filesystem (bounded); a volume too large to fill is a reasoned skip."""
+    try:
+        return Pressure(fault_log.add(pressure.fill_volume()))
+    except VolumeTooLarge as exc:
+        pytest.skip(f"not run: {exc}")
+
+
+@then("a new to-do is refused with an error while the volume is full, and it is not stored")
+def _(owner: Owner, held: Pressure) -> None:
+    """A create is answered with an error (never a confirmation) and the title is not listed afterwards."""
+    title = owner.title("written to a full disk")
+    status, error, outcome = owner.app.write(title)
+    assert outcome != "ok", f"a write to a full volume was confirmed ({status}): it must be refused"
+    assert status is not None, f"a write to a full volume got no answer: {error}"
+    held.refused = title
+
+
+@when("the space is freed again")
+def _(pressure: PressureInjector, held: Pressure) -> None:
+    """Remove the fill file."""
+    pressure.free_volume(held.fault)
+    held.ended_at = time.monotonic()
+
+
+@then(parsers.parse("the service stores new to-dos again within {seconds:d} seconds"))
+def _(owner: Owner, results: Results, held: Pressure, seconds: int) -> None:
+    """From freeing the space: a new to-do is confirmed and listed."""
+    freed = Fault("database volume freed", "database", held.fault.targets, held.ended_at, time.time())
+    attempt = [0]
+
+    def stores() -> bool:
+        """One create through the front end is confirmed."""
+        attempt[0] += 1
+        _, _, outcome = owner.app.write(owner.title(f"after the disk was freed {attempt[0]}"))
+        return outcome == "ok"
+
+    took = measure_recovery(freed, Condition("a new to-do confirmed", stores), float(seconds), interval=1.0)
+    _record(results, held, recovery=(freed.name, took, float(seconds)))
+    assert held.refused not in owner.app.titles(), f"the refused to-do {held.refused!r} was stored after all"
+
+
+@then("the fill file is gone from the database's volume")
+def _(pressure: PressureInjector) -> None:
+    """No file of the suite left taking space on the volume."""
+    assert not pressure.fill_left(), "the fill file is still on the database's volume"
+
+
+# -- CPU starvation ---------------------------------------------------------------------------------------
+@when(parsers.parse("the back end's containers are starved of CPU for {seconds:d} seconds"), target_fixture="held")
+def _(pressure: PressureInjector, fault_log: FaultLog, seconds: int) -> Pressure:
+    """Busy loops in every back-end container for the duration (they also end by themselves), then stopped."""
+    held = Pressure(fault_log.add(pressure.starve_cpu("backend", seconds + 5.0)))
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:  # bounded by the deadline
+            time.sleep(min(HOLD_POLL_S, max(0.0, deadline - time.monotonic())))
+    finally:
+        pressure.end_starvation(held.fault)
+        held.ended_at = time.monotonic()
+    return held
+
+
+@then(
+    parsers.re(
+        r"the service answers within (?P<seconds>[\d.]+) seconds for (?P<percent>\d+) percent of requests "
+        r"while the back end is starved"
+    )
+)
+def _(fault_log: FaultLog, results: Results, held: Pressure, seconds: str, percent: str) -> None:
+    """The latency percentile of the reader's requests in the window is within the budget."""
+    window = _window(held, fault_log)
+    measured = percentile([s["latency_s"] for s in window["samples"]], int(percent))
+    budget = {"latency_percentile": float(percent), "max_latency_at_percentile_s": float(seconds)}
+    if int(percent) == 95:
+        budget["max_p95_latency_s"] = float(seconds)
+    budget[f"p{percent}_latency_s"] = measured
+    _record(results, held, recovery=None, **budget)
+    assert measured <= float(seconds), (
+        f"p{percent} latency {measured:.2f} s > {seconds} s while the back end was starved "
+        f"({window['requests']} requests, {window['failed']} failed, max {window['max_latency_s']:.2f} s)"
+    )
+
+
+@then("no back-end replica was restarted")
+def _(deployed: ClusterHandle, app: TodoApp, held: Pressure) -> None:
+    """Same pods, same restart counts: liveness probes did not kill the busy replicas."""
+    from support.waits import until
+
+    until(all_of("back end serving", replicas_ready(deployed, "backend", 2), app_serving(app)), timeout=30)
+    pods = deployed.pods("backend")
+    now = {p.name: p.restarts for p in pods}
+    assert {p.uid for p in pods} == held.fault.old_uids, f"back-end pods were replaced: {sorted(now)}"
+    assert now == held.fault.old_restarts, f"restart counts changed: before {held.fault.old_restarts}, now {now}"
+
+
+@then("no CPU hog is left in any back-end replica")
+def _(pressure: PressureInjector) -> None:
+    """Every busy loop is gone."""
+    left = pressure.hogs_left("backend")
+    assert not left, f"CPU hogs still running: {left}"
