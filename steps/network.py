@@ -14,7 +14,7 @@ from support.app import TodoApp
 from support.cluster import ClusterHandle
 from support.conditions import EXPECTED_REPLICAS, app_serving, replicas_ready
 from support.faults import DockerCli, Fault, FaultLog, measure_recovery
-from support.netfaults import NetFault, NetFaultInjector
+from support.netfaults import KernelLacks, NetFault, NetFaultInjector
 from support.results import Results
 from support.safety import SafetyPolicy
 from support.traffic import percentile
@@ -148,7 +148,7 @@ def _(deployed: ClusterHandle, network: NetFaultInjector, fault_log: FaultLog, d
     target_fixture="held",
 )
 def _(deployed: ClusterHandle, network: NetFaultInjector, fault_log: FaultLog, percent: int, seconds: int) -> HeldFault:
-    """netem loss on every back-end pod's packets to the database port."""
+    """Each of every back-end pod's packets to the database port dropped at random with that chance."""
     spec = NetFault("database packet loss", "loss", (DATABASE_PORT,), loss_pct=float(percent))
     return _hold(network, fault_log, spec, "backend", _backend_pods(deployed), seconds)
 

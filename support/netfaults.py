@@ -24,6 +24,7 @@ from support.victims import Victims
 __all__ = [
     "DEV",
     "TAG",
+    "KernelLacks",
     "Located",
     "NetFault",
     "NetFaultInjector",
@@ -32,6 +33,7 @@ __all__ = [
     "drop_rules",
     "filter_leftovers",
     "in_netns",
+    "missing_module",
     "netem_rules",
     "qdisc_leftovers",
 ]
@@ -63,11 +65,12 @@ class NetFault:
         """The (apply, undo) command lines to run inside the pod's network namespace."""
         if self.kind == "drop":
             return drop_rules(self.ports, self.protocols)
+        if self.kind == "loss":
+            # A packet filter, not netem: xt_statistic is in kernels that lack sch_netem (ours among them).
+            return drop_rules(self.ports, self.protocols, probability=self.loss_pct / 100)
         if len(self.ports) != 1 or self.protocols != ("tcp",):
             raise ValueError(f"{self.name}: netem faults match one TCP port, got {self.ports} {self.protocols}")
-        if self.kind == "delay":
-            return netem_rules(self.ports[0], delay_ms=self.delay_ms, jitter_ms=self.jitter_ms)
-        return netem_rules(self.ports[0], loss_pct=self.loss_pct)
+        return netem_rules(self.ports[0], delay_ms=self.delay_ms, jitter_ms=self.jitter_ms)
 
 
 # -- command builders (pure) --------------------------------------------------------------------------------
@@ -126,10 +129,16 @@ def netem_rules(
     return apply, undo
 
 
-def drop_rules(ports: Sequence[int], protocols: Sequence[Proto] = ("tcp",)) -> tuple[Commands, Commands]:
-    """Silently drop outgoing packets to the ports (a partition: no reset, the peer just goes quiet)."""
+def drop_rules(
+    ports: Sequence[int], protocols: Sequence[Proto] = ("tcp",), probability: float = 1.0
+) -> tuple[Commands, Commands]:
+    """Silently drop outgoing packets to the ports: all of them (a partition: no reset, the peer goes quiet),
+    or each with `probability` (packet loss)."""
     if not ports or not protocols:
         raise ValueError("a drop rule needs at least one port and one protocol")
+    if not 0 < probability <= 1:
+        raise ValueError(f"drop probability must be within (0, 1], got {probability}")
+    chance = [] if probability == 1 else ["-m", "statistic", "--mode", "random", "--probability", f"{probability:g}"]
     apply: Commands = []
     undo: Commands = []
     for proto in protocols:
@@ -138,7 +147,8 @@ def drop_rules(ports: Sequence[int], protocols: Sequence[Proto] = ("tcp",)) -> t
         for port in ports:
             if not 0 < port < 65536:
                 raise ValueError(f"port {port} out of range")
-            rule = ["OUTPUT", "-p", proto, "--dport", str(port), "-m", "comment", "--comment", TAG, "-j", "DROP"]
+            rule = ["OUTPUT", "-p", proto, "--dport", str(port), *chance, "-m", "comment", "--comment", TAG]
+            rule += ["-j", "DROP"]
             apply.append(["iptables", "-w", "5", "-I", *rule])
             undo.append(["iptables", "-w", "5", "-D", *rule])
     return apply, undo
@@ -175,6 +185,34 @@ class AppliedNetFault:
 
     spec: NetFault
     pods: list[Located] = field(default_factory=list)
+
+
+class KernelLacks(RuntimeError):
+    """The kernel (shared by the kind nodes) has no support for a fault: the message names the module."""
+
+    def __init__(self, module: str, detail: str) -> None:
+        super().__init__(f"the kernel lacks {module}: {detail}")
+        self.module = module
+
+
+# What tc and iptables print when the kernel lacks a qdisc or match, and the module that provides it.
+_KERNEL_ERRORS = {
+    "netem": "sch_netem (CONFIG_NET_SCH_NETEM)",
+    "prio": "sch_prio (CONFIG_NET_SCH_PRIO)",
+    "statistic": "xt_statistic (CONFIG_NETFILTER_XT_MATCH_STATISTIC)",
+    "comment": "xt_comment (CONFIG_NETFILTER_XT_MATCH_COMMENT)",
+}
+
+
+def missing_module(command: Sequence[str], error: str) -> str | None:
+    """The kernel module a failed tc/iptables command needed, if its error says the kernel lacks it."""
+    text = error.lower()
+    if not any(s in text for s in ("unknown", "no such file", "couldn't load", "not supported")):
+        return None
+    for word, module in _KERNEL_ERRORS.items():
+        if word in command and ("qdisc kind is unknown" in text or word in text):
+            return module
+    return None
 
 
 class NetFaultInjector:
@@ -264,7 +302,14 @@ class NetFaultInjector:
             self.undo_stack.record(f"{spec.name} in {where.pod}", spec.name, self._undoer(where, undo_cmds))
             applied.pods.append(where)
             for command in apply_cmds:
-                self._in_pod(where, command)
+                try:
+                    self._in_pod(where, command)
+                except RuntimeError as exc:
+                    module = missing_module(command, str(exc))
+                    if module is None:
+                        raise
+                    self.heal(spec.name)  # whatever part was applied goes again
+                    raise KernelLacks(module, f"{' '.join(command)} failed in pod {where.pod}: {exc}") from exc
         return fault
 
     def _undoer(self, where: Located, undo_cmds: Commands) -> Callable[[], None]:
