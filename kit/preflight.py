@@ -22,13 +22,16 @@ from kit.poll import PollTimeout, poll
 
 __all__ = [
     "CAPABILITY_NAMES",
+    "NETWORK_FAULT_MODULES",
     "HostFacts",
     "Plan",
     "PreflightError",
+    "check_network_fault_kernel",
     "decide",
     "ensure_docker",
     "gather_facts",
     "missing_capabilities",
+    "missing_kernel_modules",
     "runc_wrapper_script",
 ]
 
@@ -288,3 +291,75 @@ def ensure_docker() -> HostFacts:
     if not facts.docker_reachable:
         raise PreflightError("Docker is still not reachable after preflight; see the dockerd log in the cache dir.")
     return facts
+
+
+# -- kernel support for the network faults ---------------------------------------------------------------
+# Each entry is satisfied by any one of its (module, config option) pairs; the node containers share this kernel.
+NETWORK_FAULT_MODULES: dict[str, tuple[tuple[str, str], ...]] = {
+    "latency (tc netem)": (("sch_netem", "CONFIG_NET_SCH_NETEM"),),
+    "latency band (tc prio)": (("sch_prio", "CONFIG_NET_SCH_PRIO"),),
+    "packet filtering (iptables / nf_tables)": (
+        ("ip_tables", "CONFIG_IP_NF_IPTABLES"),
+        ("nf_tables", "CONFIG_NF_TABLES"),
+    ),
+    "packet loss (iptables statistic match)": (("xt_statistic", "CONFIG_NETFILTER_XT_MATCH_STATISTIC"),),
+}
+
+
+def missing_kernel_modules(
+    config: str, loadable: set[str], required: dict[str, tuple[tuple[str, str], ...]] | None = None
+) -> list[str]:
+    """Required features the kernel neither builds in (=y) nor offers as a module (=m and the .ko present)."""
+    options = {}
+    for line in config.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key.startswith("CONFIG_"):
+            options[key] = value.strip()
+    missing = []
+    for feature, alternatives in (required or NETWORK_FAULT_MODULES).items():
+        ok = any(
+            options.get(option) == "y" or (options.get(option) == "m" and module in loadable)
+            for module, option in alternatives
+        )
+        if not ok:
+            names = " or ".join(f"{module} ({option})" for module, option in alternatives)
+            missing.append(f"{feature}: {names}")
+    return missing
+
+
+def _kernel_config() -> str | None:
+    """The running kernel's build configuration, from /proc/config.gz or /boot/config-<release>."""
+    import gzip
+
+    proc = Path("/proc/config.gz")
+    if proc.is_file():
+        return gzip.decompress(proc.read_bytes()).decode(errors="replace")
+    boot = Path("/boot") / f"config-{platform.release()}"
+    return boot.read_text(errors="replace") if boot.is_file() else None
+
+
+def _loadable_modules() -> set[str]:
+    """Module names listed in /lib/modules/<release>/modules.dep (empty on kernels without modules)."""
+    dep = Path("/lib/modules") / platform.release() / "modules.dep"
+    if not dep.is_file():
+        return set()
+    names = set()
+    for line in dep.read_text(errors="replace").splitlines():
+        path = line.split(":", 1)[0]
+        names.add(Path(path).name.split(".ko", 1)[0].replace("-", "_"))
+    return names
+
+
+def check_network_fault_kernel() -> None:
+    """Raise PreflightError naming each kernel module the network faults need and this host lacks."""
+    config = _kernel_config()
+    if config is None:
+        raise PreflightError(
+            "cannot tell whether the kernel offers netem and packet filtering: no /proc/config.gz and no "
+            f"/boot/config-{platform.release()}"
+        )
+    missing = missing_kernel_modules(config, _loadable_modules())
+    if missing:
+        raise PreflightError(
+            f"the kernel {platform.release()} lacks what the network faults need: " + "; ".join(missing)
+        )

@@ -123,3 +123,47 @@ def test_runc_wrapper_strips_the_capability_and_keeps_valid_json(
     caps = json.loads(target.read_text())["process"]["capabilities"]
     assert caps == {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": [], "permitted": ["CAP_KILL"]}
     assert (tmp_path / "args").read_text().split() == args, "the real runc gets the same arguments"
+
+
+# -- kernel support for the network faults -------------------------------------------------------------------
+OUR_KERNEL = """
+# CONFIG_MODULES is not set
+CONFIG_NF_TABLES=y
+CONFIG_IP_NF_IPTABLES=y
+CONFIG_NETFILTER_XT_MATCH_STATISTIC=y
+# CONFIG_NET_SCH_PRIO is not set
+# CONFIG_NET_SCH_NETEM is not set
+"""
+
+
+def test_kernel_check_names_each_missing_module() -> None:
+    from kit.preflight import missing_kernel_modules
+
+    missing = missing_kernel_modules(OUR_KERNEL, set())
+    assert missing == [
+        "latency (tc netem): sch_netem (CONFIG_NET_SCH_NETEM)",
+        "latency band (tc prio): sch_prio (CONFIG_NET_SCH_PRIO)",
+    ]
+
+
+def test_kernel_check_accepts_built_in_or_loadable_modules() -> None:
+    from kit.preflight import missing_kernel_modules
+
+    config = OUR_KERNEL.replace("# CONFIG_NET_SCH_NETEM is not set", "CONFIG_NET_SCH_NETEM=m").replace(
+        "# CONFIG_NET_SCH_PRIO is not set", "CONFIG_NET_SCH_PRIO=y"
+    )
+    assert missing_kernel_modules(config, {"sch_netem"}) == []
+    # =m without the module file installed is not support.
+    assert missing_kernel_modules(config, set()) == ["latency (tc netem): sch_netem (CONFIG_NET_SCH_NETEM)"]
+
+
+def test_packet_filtering_needs_either_iptables_or_nf_tables() -> None:
+    from kit.preflight import missing_kernel_modules
+
+    without_legacy = OUR_KERNEL.replace("CONFIG_IP_NF_IPTABLES=y", "")
+    assert not any("packet filtering" in m for m in missing_kernel_modules(without_legacy, set()))
+    neither = without_legacy.replace("CONFIG_NF_TABLES=y", "")
+    assert any(
+        m.startswith("packet filtering") and "ip_tables" in m and "nf_tables" in m
+        for m in missing_kernel_modules(neither, set())
+    )
