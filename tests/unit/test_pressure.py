@@ -1,0 +1,50 @@
+"""Pressure and rollout faults without a cluster: the command lines, the bounds and the patches."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.pressure import HOG_TAG, DiskSpace, VolumeTooLarge, cpu_hog_script, fill_script, fill_size, parse_df
+from support.rollouts import RESTART_ANNOTATION, VERSION_LABEL, annotation_patch, label_patch
+
+DF = """Filesystem     1024-blocks     Used Available Capacity Mounted on
+/dev/vda         263174212 16486000  79691100      18% /var/lib/mysql
+"""
+
+
+def test_df_is_read_in_bytes() -> None:
+    assert parse_df(DF) == DiskSpace(263174212 * 1024, 79691100 * 1024)
+    with pytest.raises(ValueError):
+        parse_df("Filesystem\n")
+
+
+def test_a_shared_disk_is_never_filled() -> None:
+    with pytest.raises(VolumeTooLarge, match="shared disk"):
+        fill_size(parse_df(DF))
+
+
+def test_a_small_volume_is_filled_to_its_reserve() -> None:
+    space = DiskSpace(size=1 << 30, available=300 << 20)
+    assert fill_size(space, reserve=1 << 20) == 299 << 20
+    assert fill_size(DiskSpace(1 << 30, 0)) == 0
+
+
+def test_the_fill_writes_the_asked_size_to_the_named_file() -> None:
+    argv = fill_script("/var/lib/mysql/todo-e2e-fill.bin", (5 << 20) + 7)
+    assert argv[:2] == ["sh", "-c"] and argv[4:] == ["/var/lib/mysql/todo-e2e-fill.bin", str((5 << 20) + 7), "5", "7"]
+
+
+def test_cpu_hogs_end_by_themselves_and_carry_the_tag() -> None:
+    argv = cpu_hog_script(20, 2)
+    assert argv[-2:] == ["2", HOG_TAG]
+    assert "time.monotonic() + 20.0" in argv[4]
+    for seconds, workers in ((0, 1), (601, 1), (10, 0), (10, 9)):
+        with pytest.raises(ValueError, match="bounded"):
+            cpu_hog_script(seconds, workers)
+
+
+def test_rollout_patches_touch_only_the_pod_template() -> None:
+    assert label_patch(VERSION_LABEL, "2.0") == {"spec": {"template": {"metadata": {"labels": {VERSION_LABEL: "2.0"}}}}}
+    assert annotation_patch(RESTART_ANNOTATION, "t")["spec"]["template"]["metadata"]["annotations"] == {
+        RESTART_ANNOTATION: "t"
+    }
