@@ -10,6 +10,7 @@ an engine installed in that cluster (Chaos Mesh NetworkChaos) could carry the sa
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -343,6 +344,28 @@ class NetFaultInjector:
         found = [f"qdisc: {x}" for x in qdisc_leftovers(self._in_pod(where, ["tc", "qdisc", "show", "dev", DEV]))]
         found += [f"filter: {x}" for x in filter_leftovers(self._in_pod(where, ["iptables-save"]))]
         return found
+
+    def scrub(self, tier: str | None = None) -> dict[str, list[str]]:
+        """Remove every qdisc and tagged filter of the suite from running pods, with no memory of who added them.
+
+        The safety net for callers that cannot keep an UndoStack across calls (a chaostoolkit rollback runs in
+        another process than the method); returns what was removed per pod.
+        """
+        self._node_access("removing leftover network faults")
+        removed: dict[str, list[str]] = {}
+        for pod in self.cluster.all_pods():
+            if (tier and pod.tier != tier) or pod.phase != "Running" or pod.terminating or not pod.container_ids:
+                continue
+            where = self.locate(pod)
+            left = self.leftovers_in(where)
+            if not left:
+                continue
+            if any(x.startswith("qdisc: ") for x in left):
+                self._in_pod(where, ["tc", "qdisc", "del", "dev", DEV, "root"])
+            for rule in (x.removeprefix("filter: ") for x in left if x.startswith("filter: ")):
+                self._in_pod(where, ["iptables", "-w", "5", "-D", *shlex.split(rule)[1:]])
+            removed[pod.name] = left
+        return removed
 
     def leftovers(self) -> dict[str, list[str]]:
         """Every running pod of the namespace with a qdisc or filter of the suite still in it."""
