@@ -287,3 +287,15 @@ def test_bad_input_is_refused_clearly(node: FakeNode) -> None:
     injector.apply(NetFault("cut", "drop", (3306,)), "backend", [pod])
     with pytest.raises(RuntimeError, match="already in place"):
         injector.apply(NetFault("cut", "drop", (3306,)), "backend", [pod])
+
+
+def test_scrub_removes_leftovers_it_never_recorded(node: FakeNode) -> None:
+    """A rollback in another process finds the suite's changes by tag and removes them."""
+    pods = [_pod("b1", 101), _pod("b2", 102)]
+    first = _injector(node, pods=pods)
+    first.apply(NetFault("cut", "drop", (3306,)), "backend", pods)
+    first.apply(NetFault("loss", "loss", (53,), loss_pct=5), "backend", pods[:1])
+    fresh = _injector(node, pods=pods)  # knows nothing of what `first` did
+    removed = fresh.scrub()
+    assert sorted(removed) == ["b1", "b2"] and len(removed["b1"]) == 2
+    assert not any(node.state.values()) and fresh.leftovers() == {}
