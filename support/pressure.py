@@ -103,10 +103,11 @@ def cpu_hog_script(seconds: float, workers: int) -> list[str]:
 
 
 def hog_pids_script() -> list[str]:
-    """Print the pids of running CPU hogs (by their tag in /proc/*/cmdline; no procps in the image)."""
+    """Print the pids of running CPU hogs: python3 processes with the tag in their command line (no procps)."""
+    # The comm test first: this very shell and its grep carry the tag in their own command lines.
     script = (
-        'for d in /proc/[0-9]*; do tr "\\0" " " < "$d/cmdline" 2>/dev/null | grep -q "$1" && echo "${d#/proc/}"; '
-        "done; true"
+        'for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = python3 ] || continue; '
+        'tr "\\0" " " < "$d/cmdline" 2>/dev/null | grep -q -- "$1" && echo "${d#/proc/}"; done; true'
     )
     return ["sh", "-c", script, "hogs", HOG_TAG]
 

@@ -48,3 +48,19 @@ def test_rollout_patches_touch_only_the_pod_template() -> None:
     assert annotation_patch(RESTART_ANNOTATION, "t")["spec"]["template"]["metadata"]["annotations"] == {
         RESTART_ANNOTATION: "t"
     }
+
+
+def test_the_hog_scan_finds_exactly_the_hogs_and_they_can_be_stopped() -> None:
+    """Run here, in a real shell: the scan must not count itself or its grep (both carry the tag)."""
+    import subprocess
+
+    from support.pressure import hog_pids_script
+
+    started = subprocess.run(cpu_hog_script(30, 1), capture_output=True, text=True, check=True).stdout.split()
+    try:
+        found = subprocess.run(hog_pids_script(), capture_output=True, text=True, check=True).stdout.split()
+        assert found == started
+    finally:
+        subprocess.run(["kill", "-9", *started], check=False)
+    subprocess.run(["sh", "-c", f"while kill -0 {started[0]} 2>/dev/null; do sleep 0.1; done"], timeout=10, check=False)
+    assert subprocess.run(hog_pids_script(), capture_output=True, text=True, check=True).stdout.split() == []
