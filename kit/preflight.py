@@ -297,7 +297,7 @@ def ensure_docker() -> HostFacts:
 # Each entry is satisfied by any one of its (module, config option) pairs; the node containers share this kernel.
 NETWORK_FAULT_MODULES: dict[str, tuple[tuple[str, str], ...]] = {
     "latency (tc netem)": (("sch_netem", "CONFIG_NET_SCH_NETEM"),),
-    "latency band (tc prio)": (("sch_prio", "CONFIG_NET_SCH_PRIO"),),
+    "latency class (tc htb)": (("sch_htb", "CONFIG_NET_SCH_HTB"),),
     "packet filtering (iptables / nf_tables)": (
         ("ip_tables", "CONFIG_IP_NF_IPTABLES"),
         ("nf_tables", "CONFIG_NF_TABLES"),

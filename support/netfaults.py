@@ -43,8 +43,11 @@ __all__ = [
 DEV = "eth0"
 # Every packet filter the suite adds carries this comment, so a leftover is found by name in iptables-save.
 TAG = "todo-e2e-fault"
-# The prio band netem hangs off; the default priomap sends ordinary traffic to bands 1:1 and 1:2 only.
-NETEM_BAND = "1:3"
+# The HTB class netem hangs off; everything unfiltered goes to the default class 1:10, untouched.
+NETEM_BAND = "1:30"
+DEFAULT_CLASS = "1:10"
+# HTB only shapes above this; it is far beyond what a pod's veth carries, so it never limits anything.
+UNLIMITED = "10gbit"
 
 Commands = list[list[str]]
 Proto = Literal["tcp", "udp"]
@@ -104,7 +107,11 @@ def container_pid(inspect_json: str) -> int:
 def netem_rules(
     port: int, *, delay_ms: int = 0, jitter_ms: int = 0, loss_pct: float = 0.0, dev: str = DEV
 ) -> tuple[Commands, Commands]:
-    """Delay or drop packets sent to one TCP port only: a prio qdisc, netem on its third band, a u32 filter."""
+    """Delay or drop packets sent to one TCP port only: an HTB root, netem on one class, a u32 filter into it.
+
+    HTB rather than prio as the root: more kernels have it built in (ours lacks sch_prio), so a kernel without
+    sch_netem is named as such.
+    """
     if not 0 < port < 65536:
         raise ValueError(f"port {port} out of range")
     netem: list[str] = []
@@ -117,7 +124,9 @@ def netem_rules(
     if not netem:
         raise ValueError("a netem fault needs a delay or a loss")
     apply = [
-        ["tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "prio"],
+        ["tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", DEFAULT_CLASS.split(":")[1]],
+        ["tc", "class", "add", "dev", dev, "parent", "1:", "classid", DEFAULT_CLASS, "htb", "rate", UNLIMITED],
+        ["tc", "class", "add", "dev", dev, "parent", "1:", "classid", NETEM_BAND, "htb", "rate", UNLIMITED],
         ["tc", "qdisc", "add", "dev", dev, "parent", NETEM_BAND, "handle", "30:", "netem", *netem],
         # Only packets to the port go to the netem band; everything else keeps the default bands.
         [
@@ -157,11 +166,11 @@ def drop_rules(
 
 # -- leftover detection (pure) ------------------------------------------------------------------------------
 def qdisc_leftovers(tc_show: str) -> list[str]:
-    """Lines of `tc qdisc show` that are the suite's (prio root 1: or netem), i.e. a fault left in place."""
+    """Lines of `tc qdisc show` that are the suite's (the HTB root 1: or a netem), i.e. a fault left in place."""
     return [
         line.strip()
         for line in tc_show.splitlines()
-        if " netem " in f" {line} " or line.strip().startswith("qdisc prio 1: root")
+        if " netem " in f" {line} " or line.strip().startswith("qdisc htb 1: root")
     ]
 
 
@@ -199,7 +208,7 @@ class KernelLacks(RuntimeError):
 # What tc and iptables print when the kernel lacks a qdisc or match, and the module that provides it.
 _KERNEL_ERRORS = {
     "netem": "sch_netem (CONFIG_NET_SCH_NETEM)",
-    "prio": "sch_prio (CONFIG_NET_SCH_PRIO)",
+    "htb": "sch_htb (CONFIG_NET_SCH_HTB)",
     "statistic": "xt_statistic (CONFIG_NETFILTER_XT_MATCH_STATISTIC)",
     "comment": "xt_comment (CONFIG_NETFILTER_XT_MATCH_COMMENT)",
 }

@@ -131,7 +131,7 @@ OUR_KERNEL = """
 CONFIG_NF_TABLES=y
 CONFIG_IP_NF_IPTABLES=y
 CONFIG_NETFILTER_XT_MATCH_STATISTIC=y
-# CONFIG_NET_SCH_PRIO is not set
+CONFIG_NET_SCH_HTB=y
 # CONFIG_NET_SCH_NETEM is not set
 """
 
@@ -140,18 +140,17 @@ def test_kernel_check_names_each_missing_module() -> None:
     from kit.preflight import missing_kernel_modules
 
     missing = missing_kernel_modules(OUR_KERNEL, set())
-    assert missing == [
+    assert missing == ["latency (tc netem): sch_netem (CONFIG_NET_SCH_NETEM)"]
+    assert missing_kernel_modules(OUR_KERNEL.replace("CONFIG_NET_SCH_HTB=y", ""), set()) == [
         "latency (tc netem): sch_netem (CONFIG_NET_SCH_NETEM)",
-        "latency band (tc prio): sch_prio (CONFIG_NET_SCH_PRIO)",
+        "latency class (tc htb): sch_htb (CONFIG_NET_SCH_HTB)",
     ]
 
 
 def test_kernel_check_accepts_built_in_or_loadable_modules() -> None:
     from kit.preflight import missing_kernel_modules
 
-    config = OUR_KERNEL.replace("# CONFIG_NET_SCH_NETEM is not set", "CONFIG_NET_SCH_NETEM=m").replace(
-        "# CONFIG_NET_SCH_PRIO is not set", "CONFIG_NET_SCH_PRIO=y"
-    )
+    config = OUR_KERNEL.replace("# CONFIG_NET_SCH_NETEM is not set", "CONFIG_NET_SCH_NETEM=m")
     assert missing_kernel_modules(config, {"sch_netem"}) == []
     # =m without the module file installed is not support.
     assert missing_kernel_modules(config, set()) == ["latency (tc netem): sch_netem (CONFIG_NET_SCH_NETEM)"]

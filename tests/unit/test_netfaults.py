@@ -54,11 +54,13 @@ def test_container_pid_comes_from_crictl_inspect() -> None:
 def test_netem_delay_only_touches_traffic_to_the_port() -> None:
     apply, undo = netem_rules(3306, delay_ms=200, jitter_ms=20)
     assert apply == [
-        ["tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio"],
-        ["tc", "qdisc", "add", "dev", "eth0", "parent", "1:3", "handle", "30:", "netem", "delay", "200ms", "20ms"],
+        ["tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "10"],
+        ["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"],
+        ["tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:30", "htb", "rate", "10gbit"],
+        ["tc", "qdisc", "add", "dev", "eth0", "parent", "1:30", "handle", "30:", "netem", "delay", "200ms", "20ms"],
         [
             *("tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", "u32"),
-            *("match", "ip", "dport", "3306", "0xffff", "flowid", "1:3"),
+            *("match", "ip", "dport", "3306", "0xffff", "flowid", "1:30"),
         ],
     ]
     assert undo == [["tc", "qdisc", "del", "dev", "eth0", "root"]]
@@ -92,7 +94,7 @@ def test_packet_loss_is_a_random_drop_and_dns_covers_both_protocols() -> None:
 
 def test_leftovers_are_found_by_qdisc_and_by_tag() -> None:
     clean = "qdisc noqueue 0: root refcnt 2\n"
-    dirty = "qdisc prio 1: root refcnt 2 bands 3 priomap 1 2 2 2\nqdisc netem 30: parent 1:3 limit 1000 delay 200ms\n"
+    dirty = "qdisc htb 1: root refcnt 2 r2q 10 default 0x10\nqdisc netem 30: parent 1:30 limit 1000 delay 200ms\n"
     assert qdisc_leftovers(clean) == []
     assert len(qdisc_leftovers(dirty)) == 2
     rules = f"*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp -m tcp --dport 3306 -m comment --comment {TAG} -j DROP\n"
@@ -101,7 +103,7 @@ def test_leftovers_are_found_by_qdisc_and_by_tag() -> None:
 
 
 def test_a_missing_kernel_module_is_named() -> None:
-    netem = ["tc", "qdisc", "add", "dev", "eth0", "parent", "1:3", "handle", "30:", "netem", "delay", "1ms"]
+    netem = ["tc", "qdisc", "add", "dev", "eth0", "parent", "1:30", "handle", "30:", "netem", "delay", "1ms"]
     assert missing_module(netem, "Error: Specified qdisc kind is unknown.") == "sch_netem (CONFIG_NET_SCH_NETEM)"
     assert missing_module(netem, "RTNETLINK answers: File exists") is None
 
@@ -257,7 +259,7 @@ def test_a_kernel_without_netem_is_named_and_nothing_is_left(node: FakeNode) -> 
     node.kernel_lacks = "netem"
     with pytest.raises(KernelLacks, match="sch_netem"):
         injector.apply(NetFault("slow", "delay", (3306,), delay_ms=100), "backend", [pod])
-    assert node.state[101] == set()  # the prio qdisc added before the failure was removed again
+    assert node.state[101] == set()  # the HTB root added before the failure was removed again
     assert injector.undo_stack.pending == []
 
 
