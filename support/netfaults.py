@@ -39,6 +39,7 @@ __all__ = [
     "qdisc_leftovers",
 ]
 
+CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock"
 # Pods on kind (kindnet) see their veth end as eth0.
 DEV = "eth0"
 # Every packet filter the suite adds carries this comment, so a leftover is found by name in iptables-save.
@@ -90,7 +91,8 @@ def crictl_inspect(container_id: str) -> list[str]:
     short = container_id.split("://", 1)[-1]
     if not short or not short.isalnum():
         raise ValueError(f"not a container id: {container_id!r}")
-    return ["crictl", "inspect", short]
+    # Explicit endpoint: a node image without /etc/crictl.yaml would otherwise probe several sockets.
+    return ["crictl", "--runtime-endpoint", CONTAINERD_SOCKET, "inspect", short]
 
 
 def container_pid(inspect_json: str) -> int:

@@ -41,7 +41,10 @@ def test_commands_enter_only_the_pods_network_namespace() -> None:
 
 
 def test_container_pid_comes_from_crictl_inspect() -> None:
-    assert crictl_inspect("containerd://abc123") == ["crictl", "inspect", "abc123"]
+    assert crictl_inspect("containerd://abc123") == [
+        *("crictl", "--runtime-endpoint", "unix:///run/containerd/containerd.sock"),
+        *("inspect", "abc123"),
+    ]
     assert container_pid(json.dumps({"info": {"pid": 777}})) == 777
     with pytest.raises(ValueError, match="not running"):
         container_pid(json.dumps({"info": {"pid": 0}}))
