@@ -65,9 +65,7 @@ def _(owner: Owner, page: TodoPage, text: str, seconds: int) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            page.wait_until_shown(
-                owner.title(text), min(RELOAD_EVERY_S, max(0.1, deadline - time.monotonic()))
-            )
+            page.wait_until_shown(owner.title(text), min(RELOAD_EVERY_S, max(0.1, deadline - time.monotonic())))
             return
         except BrowserError:
             if time.monotonic() >= deadline:

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 import pytest
 from pytest_bdd import parsers, then, when
 
+from support.budgets import within
 from support.cluster import SERVICES, ClusterHandle
 from support.conditions import endpoints_ready, pvc_bound, replicas_ready
-from support.waits import until, wait_for
+from support.results import Results
+from support.vocabulary import TIERS
+from support.waits import Condition, until
 
 __all__: list[str] = []
 
-TIERS = {"database": "database", "back end": "backend", "front end": "frontend"}
 CONFIG_SETTINGS = ("DB_HOST", "DB_NAME", "DB_USERNAME", "DB_PASSWORD")
 
 
@@ -25,10 +27,18 @@ def _(deployed: ClusterHandle, tier: str, count: str) -> None:
     until(replicas_ready(deployed, TIERS[tier], int(count)), timeout=10, interval=1)
 
 
+DATA_DIR = "/var/lib/mysql"
+DATA_CLAIM = "mysql-data"
+
+
 @then("the database's volume claim is bound")
 def _(deployed: ClusterHandle) -> None:
-    """The database's PVC is Bound and the database pod uses it."""
-    until(pvc_bound(deployed), timeout=10, interval=1)
+    """The database's PVC is Bound and the running database pod mounts it at its data directory."""
+    until(pvc_bound(deployed, DATA_CLAIM), timeout=10, interval=1)
+    mounts = deployed.claim_mounts("database")
+    assert mounts.get(DATA_DIR) == DATA_CLAIM, (
+        f"the database pod does not keep {DATA_DIR} on claim {DATA_CLAIM}: its claim mounts are {mounts or 'none'}"
+    )
 
 
 @then("every service of the app has ready endpoints")
@@ -59,9 +69,7 @@ def _(deployed: ClusterHandle) -> None:
     """DB_HOST and DB_NAME come from ConfigMap db-config (keys host, name), and those keys exist."""
     for variable, key in (("DB_HOST", "host"), ("DB_NAME", "name")):
         source = _env_source(deployed, variable)
-        assert source == {"kind": "configMap", "name": "db-config", "key": key}, (
-            f"{variable} comes from {source}"
-        )
+        assert source == {"kind": "configMap", "name": "db-config", "key": key}, f"{variable} comes from {source}"
     data = deployed.config_map("db-config")
     assert data.get("host") and data.get("name"), f"db-config lacks host/name: keys {sorted(data)}"
 
@@ -71,9 +79,7 @@ def _(deployed: ClusterHandle) -> None:
     """DB_USERNAME and DB_PASSWORD come from Secret db-credentials (keys username, password)."""
     for variable, key in (("DB_USERNAME", "username"), ("DB_PASSWORD", "password")):
         source = _env_source(deployed, variable)
-        assert source == {"kind": "secret", "name": "db-credentials", "key": key}, (
-            f"{variable} comes from {source}"
-        )
+        assert source == {"kind": "secret", "name": "db-credentials", "key": key}, f"{variable} comes from {source}"
     data = deployed.secret_data("db-credentials")
     assert data.get("username") and data.get("password"), "Secret db-credentials lacks username/password"
 
@@ -116,14 +122,13 @@ def _(deployed: ClusterHandle, request: pytest.FixtureRequest) -> LonelyBackend:
 
 
 @then(parsers.parse("it stops within {seconds:d} seconds and names the missing setting"))
-def _(deployed: ClusterHandle, lonely_backend: LonelyBackend, seconds: int) -> None:
+def _(deployed: ClusterHandle, lonely_backend: LonelyBackend, results: Results, seconds: int) -> None:
     """The pod fails (never Ready, never running on) and its log names a missing DB_* variable."""
-    phase = wait_for(
+    ended = Condition(
+        f"back end {lonely_backend.pod} without settings to stop",
         lambda: (p := deployed.pod_phase(lonely_backend.pod)) in ("Failed", "Succeeded") and p,
-        what=f"back end {lonely_backend.pod} without settings to stop",
-        timeout=seconds,
-        interval=1,
     )
+    phase = within(results, f"it stops within {seconds} s", ended, seconds)
     log = deployed.logs(lonely_backend.pod, tail=50)
     assert phase == "Failed", f"the back end without settings ended {phase}, expected a failure; log:\n{log}"
     named = [v for v in CONFIG_SETTINGS if v in log]

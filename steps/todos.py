@@ -72,9 +72,11 @@ def _(owner: Owner, name: str, count: str) -> None:
 
 
 @then(parsers.parse("{name}'s list is still empty"))
-def _(owner: Owner, name: str) -> None:
-    """Nothing was stored for her."""
+def _(deployed: ClusterHandle, owner: Owner, stored_before: int, name: str) -> None:
+    """Nothing was stored for her, nor anything at all: the table has no row newer than the scenario's start."""
     assert _mine(owner, name).todos() == [], f"{name}'s list holds {owner.texts()}"
+    newer = deployed.database_titles_after(stored_before)
+    assert not newer, f"rows were stored after the refused request (the table's own view): {newer[:5]}"
 
 
 @when(parsers.parse('{name} opens the to-do "{text}"'), target_fixture="opened")

@@ -15,6 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
+from support.waits import Condition, until
 from support.safety import TargetFacts
 
 __all__ = [
@@ -408,6 +409,29 @@ class ClusterHandle:
             ws.close()
         return ExecResult(rc=int(rc if rc is not None else -1), stdout=out or "", stderr=err or "")
 
+    def deployment_annotations(self, key: str) -> dict[str, str]:
+        """One annotation of every Deployment of the app (name -> value, '' when absent)."""
+        items = self.apps.list_namespaced_deployment(self.namespace, label_selector="app.kubernetes.io/part-of=todo")
+        return {d.metadata.name: (d.metadata.annotations or {}).get(key, "") for d in items.items}
+
+    def delete_deployments(self, timeout: float = 120) -> None:
+        """Delete the app's Deployments and wait until their pods are gone (a different manifest set follows)."""
+        selector = "app.kubernetes.io/part-of=todo"
+        for dep in self.apps.list_namespaced_deployment(self.namespace, label_selector=selector).items:
+            self.apps.delete_namespaced_deployment(dep.metadata.name, self.namespace, propagation_policy="Foreground")
+        until(
+            Condition(
+                f"every pod of the app's old Deployments in {self.namespace} gone",
+                lambda: not [
+                    p
+                    for p in self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+                    if (p.metadata.labels or {}).get("app.kubernetes.io/component") in DEPLOYMENTS
+                ],
+            ),
+            timeout=timeout,
+            interval=1.0,
+        )
+
     def delete_pod(self, name: str, grace_seconds: int | None = None) -> None:
         """Delete a pod, with an explicit grace period (0 = immediately) or the pod's own."""
         body = client.V1DeleteOptions(grace_period_seconds=grace_seconds) if grace_seconds is not None else None
@@ -470,10 +494,8 @@ class ClusterHandle:
         dep = self.apps.read_namespaced_deployment(DEPLOYMENTS[tier], self.namespace)
         return str(dep.spec.template.spec.containers[0].image)
 
-    def database_titles(self, like_prefix: str, timeout: float = 60) -> list[str]:
-        """Titles in the todos table starting with the prefix, read with SQL inside the database pod."""
-        if not like_prefix.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"prefix {like_prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
+    def _sql(self, query: str, timeout: float = 60) -> list[str]:
+        """Run one SELECT with the app's credentials inside the database pod; one line per row."""
         creds = self.secret_data("db-credentials")
         database = self.config_map("db-config")["name"]
         pods = self.ready_pods("database")
@@ -485,18 +507,60 @@ class ClusterHandle:
             "client=$(command -v mariadb || command -v mysql) "
             '|| { echo "no mariadb/mysql client" >&2; exit 127; }; '
             'MYSQL_PWD="$1" exec "$client" --protocol=TCP --host=127.0.0.1 --user="$2" --batch --raw '
-            "--skip-column-names "
-            '--execute="SELECT title FROM todos WHERE title LIKE \'$4%\' ORDER BY id" "$3"'
+            '--skip-column-names --execute="$4" "$3"'
         )
         done = self.exec(
             pod.name,
-            ["sh", "-c", script, "sql", creds["password"], creds["username"], database, like_prefix],
+            ["sh", "-c", script, "sql", creds["password"], creds["username"], database, query],
             container=next(iter(pod.container_ids), None),
             timeout=timeout,
         )
         if done.rc != 0:
             raise RuntimeError(f"SQL query in pod {pod.name} failed ({done.rc}): {done.stderr.strip()[:500]}")
         return [line for line in done.stdout.splitlines() if line]
+
+    def database_titles(self, like_prefix: str, timeout: float = 60) -> list[str]:
+        """Titles in the todos table starting with the prefix, read with SQL inside the database pod."""
+        if not like_prefix.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"prefix {like_prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
+        return self._sql(f"SELECT title FROM todos WHERE title LIKE '{like_prefix}%' ORDER BY id", timeout)
+
+    def database_rows(self, like_prefix: str) -> list[tuple[int, str, bool]]:
+        """(id, title, completed) of the rows whose title starts with the prefix, read with SQL."""
+        if not like_prefix.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"prefix {like_prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
+        lines = self._sql(f"SELECT id, completed, title FROM todos WHERE title LIKE '{like_prefix}%' ORDER BY id")
+        rows = []
+        for line in lines:
+            ident, completed, title = line.split("\t", 2)
+            rows.append((int(ident), title, completed not in ("0", "")))
+        return rows
+
+    def database_max_id(self) -> int:
+        """The highest id in the todos table (0 when empty)."""
+        (line,) = self._sql("SELECT COALESCE(MAX(id), 0) FROM todos")
+        return int(line)
+
+    def database_titles_after(self, row_id: int) -> list[str]:
+        """Titles of every row stored after the given id, whoever stored them."""
+        return self._sql(f"SELECT title FROM todos WHERE id > {int(row_id)} ORDER BY id")
+
+    def claim_mounts(self, tier: str) -> dict[str, str]:
+        """For each Ready pod's first container: mount path -> PersistentVolumeClaim name."""
+        mounts: dict[str, str] = {}
+        selector = f"app.kubernetes.io/part-of=todo,app.kubernetes.io/component={tier}"
+        for pod in self.core.list_namespaced_pod(self.namespace, label_selector=selector).items:
+            if pod.metadata.deletion_timestamp is not None:
+                continue
+            claims = {
+                v.name: v.persistent_volume_claim.claim_name
+                for v in pod.spec.volumes or []
+                if v.persistent_volume_claim is not None
+            }
+            for m in pod.spec.containers[0].volume_mounts or []:
+                if m.name in claims:
+                    mounts[m.mount_path] = claims[m.name]
+        return mounts
 
     # -- safety ------------------------------------------------------------------------------------
     def marker_state(self) -> tuple[bool, str]:

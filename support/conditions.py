@@ -14,6 +14,7 @@ __all__ = [
     "app_serving",
     "endpoints_ready",
     "node_ready",
+    "old_pods_gone",
     "pods_replaced",
     "pvc_bound",
     "recovered",
@@ -132,6 +133,17 @@ def pods_replaced(cluster: ClusterHandle, tier: str, old_uids: Iterable[str], n:
         return None
 
     return Condition(f"{want} new Ready {tier} pod(s) replacing the killed one(s)", check)
+
+
+def old_pods_gone(cluster: ClusterHandle, tier: str, old_uids: Iterable[str]) -> Condition:
+    """None of the killed pods exists any more, not even terminating (they may still answer until then)."""
+    old = set(old_uids)
+
+    def check() -> bool:
+        """True once no pod of the tier carries an old uid."""
+        return not any(p.uid in old for p in cluster.pods(tier))
+
+    return Condition(f"the replaced {tier} pod(s) gone (terminated and removed)", check)
 
 
 def restarted(cluster: ClusterHandle, tier: str, old_restarts: dict[str, int]) -> Condition:

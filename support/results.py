@@ -11,9 +11,11 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
+
+from common.errors import InfrastructureError
 
 from record.model import (
     Availability,
@@ -37,6 +39,7 @@ from record.model import (
     Window,
 )
 from record.verdict import Evidence, decide, exit_code
+from support.diagnose import DeploymentNotReady
 from support.redaction import (
     MASK,
     KubeconfigRefusedError,
@@ -54,7 +57,10 @@ __all__ = [
     "MASK",
     "KubeconfigRefusedError",
     "Results",
+    "classify",
     "host_environment",
+    "is_blocking",
+    "is_infrastructure",
     "looks_like_kubeconfig",
     "redact_folder",
     "redact_text",
@@ -85,6 +91,53 @@ _WINDOW_BUDGETS = {
     "longest_outage_s": "max_outage_s",
     "p95_latency_s": "max_p95_latency_s",
 }
+
+
+# Phases that belong to the machinery around the product: a failure there says nothing about the app.
+INFRA_PHASES = frozenset({"preflight", "docker", "cluster creation", "image build/load", "kit", "interrupted"})
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and its causes and contexts, each once."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo += [e.__cause__, e.__context__]
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """Raised by the kit or an engine wrapper (common.errors.InfrastructureError), anywhere in its chain."""
+    return any(isinstance(e, InfrastructureError) for e in _chain(exc))
+
+
+def classify(exc: BaseException | None, phase: str) -> FailureClass:
+    """Infrastructure or product, by the phase and the exception's type (never by its message)."""
+    if phase in INFRA_PHASES:
+        return "infrastructure"
+    if exc is None:
+        return "product"
+    first = next(iter(_chain(exc)))
+    # A scenario's own check (an assertion, a wait's timeout) is the product's, whatever it wraps.
+    if isinstance(first, AssertionError):
+        return "product"
+    return "infrastructure" if is_infrastructure(exc) else "product"
+
+
+def is_blocking(exc: BaseException | None) -> str | None:
+    """The session-level failure that kept a scenario from running (a deployment never ready, no cluster)."""
+    if exc is None:
+        return None
+    for e in _chain(exc):
+        if isinstance(e, DeploymentNotReady):
+            return "deployment"
+        if isinstance(e, InfrastructureError):
+            return f"infrastructure ({type(e).__name__})"
+    return None
 
 
 def _git_commit(cwd: Path) -> str | None:
