@@ -8,15 +8,34 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from common.errors import DockerError, InfrastructureError
 from kit.log import info
 
-__all__ = ["KEY_LABEL", "DockerError", "build", "docker", "host_ca_bundle", "image_id", "image_key"]
+__all__ = [
+    "KEY_LABEL",
+    "DockerError",
+    "ImageBuildError",
+    "ImageLoadError",
+    "build",
+    "docker",
+    "host_ca_bundle",
+    "image_id",
+    "image_key",
+]
 
 KEY_LABEL = "io.todo-e2e.kit.key"
 
 
-class DockerError(RuntimeError):
-    """A docker command failed; the message carries the command and the tail of its output."""
+class ImageBuildError(DockerError):
+    """An image could not be built (docker build, the Debian base, a missing Dockerfile); names the image."""
+
+    phase = "image-build"
+
+
+class ImageLoadError(InfrastructureError, RuntimeError):
+    """An image could not be loaded into the cluster's nodes (absent locally, or `kind load` failed)."""
+
+    phase = "image-load"
 
 
 def docker(
@@ -95,5 +114,5 @@ def build(
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
-            raise DockerError(f"building {tag} from {context} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
+            raise ImageBuildError(f"building {tag} from {context} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
     return True

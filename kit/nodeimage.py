@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from common.errors import InfrastructureError
 from kit import docker as d
 from kit.images import RECIPES, ImageSpec, kit_net_image
 from kit.log import info, phase
@@ -23,8 +24,10 @@ from kit.poll import PollTimeout, poll
 __all__ = ["NodeImageError", "build_node_image", "kind_const", "node_image_tag"]
 
 
-class NodeImageError(RuntimeError):
+class NodeImageError(InfrastructureError, RuntimeError):
     """The node image could not be assembled."""
+
+    phase = "image-build"
 
 
 def node_image_tag(pins: Pins) -> str:

@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import InfrastructureError
 from kit.log import info, phase
 from kit.pins import cache_dir
 from kit.poll import PollTimeout, poll
@@ -82,8 +83,10 @@ DAEMON_JSON = Path("/etc/docker/daemon.json")
 INOTIFY_WANTED = {"fs.inotify.max_user_instances": 512, "fs.inotify.max_user_watches": 524288}
 
 
-class PreflightError(RuntimeError):
+class PreflightError(InfrastructureError, RuntimeError):
     """The host cannot run the kit, with what to do about it."""
+
+    phase = "preflight"
 
 
 @dataclass(frozen=True)
