@@ -16,7 +16,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.errors import InfrastructureError
+from common.docker import docker
+from common.errors import DockerError, InfrastructureError
 from kit.log import info, phase
 from kit.pins import cache_dir
 from kit.poll import PollTimeout, poll
@@ -197,10 +198,8 @@ def _docker_info() -> tuple[bool, str | None]:
     if not shutil.which("docker"):
         return False, None
     try:
-        out = subprocess.run(
-            ["docker", "info", "--format", "{{.DefaultRuntime}}"], capture_output=True, text=True, timeout=20
-        )
-    except subprocess.TimeoutExpired:
+        out = docker("info", "--format", "{{.DefaultRuntime}}", check=False, timeout=20)
+    except DockerError:  # overran or could not run: not reachable (yet)
         return False, None
     if out.returncode != 0:
         return False, None
