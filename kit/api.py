@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.names import DEFAULT_CLUSTER
 from kit import cluster as c
 from kit import docker as d
 from kit.gobuild import components, go_build, module_dir
@@ -146,7 +147,7 @@ def _create(name: str, tools: Tools, kubeconfig: Path, config: Path) -> Any:
 
 
 def ensure_cluster(
-    name: str = "todo-e2e", *, fast_failover: bool = True, host_port: int = c.FRONTEND_NODE_PORT
+    name: str = DEFAULT_CLUSTER, *, fast_failover: bool = True, host_port: int = c.FRONTEND_NODE_PORT
 ) -> ClusterInfo:
     """Create the suite's cluster, or re-use a healthy one this kit made from the same node image."""
     tools = ensure_tools()
@@ -258,7 +259,7 @@ def ensure_cluster(
     )
 
 
-def delete_cluster(name: str = "todo-e2e") -> None:
+def delete_cluster(name: str = DEFAULT_CLUSTER) -> None:
     """Delete the cluster and its host-side state (kubeconfig, marker token)."""
     tools = ensure_tools()
     if name in c.existing_clusters(tools.kind):
@@ -294,6 +295,6 @@ def load_image(info_: ClusterInfo, image: str) -> None:
             raise d.ImageLoadError(f"loading {image} into cluster {info_.name} failed: {exc}") from exc
 
 
-def node_containers(name: str = "todo-e2e") -> dict[str, list[str]]:
+def node_containers(name: str = DEFAULT_CLUSTER) -> dict[str, list[str]]:
     """Docker container names of the cluster's nodes by role ("control-plane", "worker")."""
     return c.node_containers(name)

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import InfrastructureError
+from common.names import FRONTEND_NODE_PORT
 from kit import docker as d
 from kit.pins import cache_dir
 from kit.poll import PollTimeout, poll
 
 __all__ = ["FAILOVER", "FRONTEND_NODE_PORT", "MARKER", "ClusterError", "ClusterSpec", "KindError", "kind_config"]
 
-FRONTEND_NODE_PORT = 30080
 MARKER = ("kube-system", "todo-e2e-marker")
 
 # Fast failover: kubelet renews its lease every nodeLeaseDurationSeconds/4 = 2s and posts status every 2s; the

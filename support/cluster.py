@@ -15,6 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
+from common.names import BACKEND, DATABASE, FRONTEND
 from support.safety import TargetFacts
 
 __all__ = [
@@ -33,8 +34,8 @@ __all__ = [
 ]
 
 # The contract's tiers (docs/contract.md): label app.kubernetes.io/component -> Deployment name.
-DEPLOYMENTS: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
-SERVICES: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
+DEPLOYMENTS: dict[str, str] = {DATABASE: "mysql", BACKEND: "todo-backend", FRONTEND: "todo-frontend"}
+SERVICES: dict[str, str] = {DATABASE: "mysql", BACKEND: "todo-backend", FRONTEND: "todo-frontend"}
 MARKER_NAMESPACE = "kube-system"
 MARKER_NAME = "todo-e2e-marker"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
@@ -476,7 +477,7 @@ class ClusterHandle:
             raise ValueError(f"prefix {like_prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
         creds = self.secret_data("db-credentials")
         database = self.config_map("db-config")["name"]
-        pods = self.ready_pods("database")
+        pods = self.ready_pods(DATABASE)
         if not pods:
             raise RuntimeError("no Ready database pod to query")
         pod = pods[0]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 # The one Docker CLI wrapper lives in common.docker (the kit uses it too); re-exported here for the suite's callers.
 from common.docker import DockerCli
+from common.names import DATABASE
 from support.cluster import ClusterHandle, PodInfo
 from support.conditions import pods_replaced
 from support.safety import SafetyPolicy, check
@@ -256,7 +257,7 @@ class FaultInjector:
     def kill_mysqld(self) -> Fault:
         """SIGKILL the database server process inside its container (the pod itself stays)."""
         self._check("pod")
-        pod = self._ready("database")[0]
+        pod = self._ready(DATABASE)[0]
         container, container_id = next(iter(pod.container_ids.items()))
         found = self.cluster.exec(pod.name, ["sh", "-c", find_mysqld_script, "find"], container=container)
         pids = found.stdout.split()
@@ -264,7 +265,7 @@ class FaultInjector:
             raise RuntimeError(f"no mariadbd/mysqld process in pod {pod.name}: {found.stderr.strip()[:300]}")
         fault = Fault(
             "mysqld killed with SIGKILL",
-            "database",
+            DATABASE,
             [pod.name],
             time.monotonic(),
             time.time(),
