@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from common.names import DEFAULT_CLUSTER, DEFAULT_FRONTEND_URL
 
+from common.names import DEFAULT_CLUSTER, DEFAULT_FRONTEND_URL
 from lifecycle.env import Environment, Options, OptionsError, Target
 from lifecycle.scope import CATALOGUE, catalogue_part, scope_of
 from report import render
@@ -104,7 +104,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="staging mode: use this context of --kubeconfig, no kind cluster; pod faults only",
     )
-    group.addoption("--frontend-url", default=DEFAULT_FRONTEND_URL, help="front end as users reach it (loopback or private)")
+    group.addoption(
+        "--frontend-url", default=DEFAULT_FRONTEND_URL, help="front end as users reach it (loopback or private)"
+    )
     group.addoption("--results-dir", default=None, type=Path, help="parent folder of the run's results folder")
     group.addoption("--deploy-timeout", default=300.0, type=float, help="seconds for all tiers to become Ready")
     group.addoption(

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 import requests
 
 from app.testsupport import free_port
+from common import deadline
 
 MARIADBD = Path("/usr/sbin/mariadbd")
 INSTALL_HINT = "install it with `apt-get install mariadb-server`"
@@ -35,34 +35,15 @@ BACKEND_READY_BUDGET = 30.0
 T = TypeVar("T")
 
 
-class WaitTimeout(AssertionError):
-    """A bounded wait ran out; the message names what, the budget, the last value and the last error."""
-
-
 def wait_for(
     what: str,
     condition: Callable[[], T | None],
     timeout: float,
     interval: float = 0.1,
 ) -> T:
-    """Poll `condition` until it returns a truthy value or `timeout` seconds (monotonic) have passed."""
-    deadline = time.monotonic() + timeout
-    last_value: Any = None
-    last_error: BaseException | None = None
-    while True:
-        try:
-            value = condition()
-            if value:
-                return value
-            last_value = value
-        except Exception as error:  # keep polling; the last error is reported on timeout
-            last_error = error
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(
-                f"timed out after {timeout:.1f}s waiting for {what}; "
-                f"last value {last_value!r}; last error {last_error!r}"
-            )
-        time.sleep(interval)
+    """Poll `condition` until it returns a truthy value within `timeout` seconds (the one deadline loop)."""
+    # The app tests' historical argument order (what first) kept; the loop and its timeout are common.deadline's.
+    return deadline.wait_for(condition, what=what, timeout=timeout, interval=interval)
 
 
 # The type of the `waiter` fixture (wait_for itself), for annotations in test modules.

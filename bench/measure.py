@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import deploy
+from common.names import BACKEND, DATABASE, FRONTEND
 from kit import api as kit
 from kit.pins import cache_dir
 from support.app import TodoApp
@@ -201,9 +202,9 @@ def availability_pod_kill(bc: BenchCluster, grace_seconds: int | None, budget: f
     log.reader.start()
     try:
         time.sleep(1.0)  # a few samples before the fault show the reader itself works
-        fault = log.add(bc.faults.kill_pod("backend", grace_seconds=grace_seconds))
+        fault = log.add(bc.faults.kill_pod(BACKEND, grace_seconds=grace_seconds))
         took = measure_recovery(
-            fault, recovered(bc.cluster, bc.app, "backend", EXPECTED_REPLICAS["backend"], fault.old_uids), budget
+            fault, recovered(bc.cluster, bc.app, BACKEND, EXPECTED_REPLICAS[BACKEND], fault.old_uids), budget
         )
         record = log.close_and_measure() or {}
     finally:
@@ -239,7 +240,7 @@ def mysqld_recoveries(
         before = next(iter(fault.old_restarts.values()))
         condition = all_of(
             "database server restarted and serving",
-            restarted(bc.cluster, "database", fault.old_restarts),
+            restarted(bc.cluster, DATABASE, fault.old_restarts),
             app_serving(bc.app),
         )
         took.append((measure_recovery(fault, condition, budget), before))
@@ -260,9 +261,9 @@ def node_losses(
     """
     for i in range(repeats):
         settle(bc)
-        for tier in ("backend", "frontend"):
+        for tier in (BACKEND, FRONTEND):
             bc.faults.spread(tier)
-        node = bc.faults.pick_worker("backend", avoid_tier="database")
+        node = bc.faults.pick_worker(BACKEND, avoid_tier=DATABASE)
         log = FaultLog()
         interval = 0.2
         log.reader = BackgroundReader(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.names import DEFAULT_CLUSTER
 from kit import cluster as c
 from kit import docker as d
 from kit.gobuild import components, go_build, module_dir
@@ -135,8 +136,18 @@ def _kind_cluster(name: str, tools: Tools, kubeconfig: Path) -> Any:
     )
 
 
+def _create(name: str, tools: Tools, kubeconfig: Path, config: Path) -> Any:
+    """Create (or attach to) the cluster through pytest-kind; its failures become KindError (infrastructure)."""
+    kind = _kind_cluster(name, tools, kubeconfig)
+    try:
+        kind.create(config_file=config)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise c.KindError(f"kind could not create cluster {name!r} (config {config}): {exc}") from exc
+    return kind
+
+
 def ensure_cluster(
-    name: str = "todo-e2e", *, fast_failover: bool = True, host_port: int = c.FRONTEND_NODE_PORT
+    name: str = DEFAULT_CLUSTER, *, fast_failover: bool = True, host_port: int = c.FRONTEND_NODE_PORT
 ) -> ClusterInfo:
     """Create the suite's cluster, or re-use a healthy one this kit made from the same node image."""
     tools = ensure_tools()
@@ -176,20 +187,14 @@ def ensure_cluster(
         for node in stopped:
             info(f"re-using cluster {name}: starting stopped node {node}")
             d.docker("start", node)
-        subprocess.run(
-            [str(tools.kind), "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}"],
-            check=True,
-            capture_output=True,
-        )
-        kind = _kind_cluster(name, tools, kubeconfig)
-        kind.create(config_file=config)
+        c.run_kind(tools.kind, "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}", timeout=120)
+        kind = _create(name, tools, kubeconfig, config)
         info(f"re-using cluster {name}")
     else:
         token_file.unlink(missing_ok=True)
         kubeconfig.unlink(missing_ok=True)
-        kind = _kind_cluster(name, tools, kubeconfig)
         with phase(f"kind create cluster {name} (1 control plane + 2 workers)"):
-            kind.create(config_file=config)
+            kind = _create(name, tools, kubeconfig, config)
         created = True
     c.wait_nodes_ready(tools.kubectl, kubeconfig, expected=3)
     ns, cm = c.MARKER
@@ -228,13 +233,15 @@ def ensure_cluster(
             "data": {"cluster": name, "token": token},
         }
     )
-    subprocess.run(
+    applied = subprocess.run(
         [str(tools.kubectl), "--kubeconfig", str(kubeconfig), "apply", "-f", "-"],
         input=manifest,
         text=True,
-        check=True,
         capture_output=True,
+        timeout=120,
     )
+    if applied.returncode != 0:
+        raise c.ClusterError(f"cannot write the cluster marker {ns}/{cm}: {applied.stderr.strip()[-800:]}")
     token_file.write_text(token)
     seconds = time.monotonic() - started
     if created:
@@ -252,12 +259,12 @@ def ensure_cluster(
     )
 
 
-def delete_cluster(name: str = "todo-e2e") -> None:
+def delete_cluster(name: str = DEFAULT_CLUSTER) -> None:
     """Delete the cluster and its host-side state (kubeconfig, marker token)."""
     tools = ensure_tools()
     if name in c.existing_clusters(tools.kind):
         with phase(f"kind delete cluster {name}"):
-            subprocess.run([str(tools.kind), "delete", "cluster", f"--name={name}"], check=True, capture_output=True)
+            c.run_kind(tools.kind, "delete", "cluster", f"--name={name}", timeout=300)
     cdir = c.cluster_dir(name)
     for f in ("kubeconfig", "marker-token"):
         (cdir / f).unlink(missing_ok=True)
@@ -267,7 +274,7 @@ def build_image(context_dir: Path, repository: str) -> str:
     """Build an app image from `context_dir` (FROM debian:bookworm-slim), tagged by a hash of its content."""
     context_dir = Path(context_dir)
     if not (context_dir / "Dockerfile").is_file():
-        raise FileNotFoundError(f"no Dockerfile in {context_dir}: cannot build image {repository!r}")
+        raise d.ImageBuildError(f"no Dockerfile in {context_dir}: cannot build image {repository!r}")
     tools = ensure_tools()
     key = input_key("app", tools.base_key, context_dir)
     tag = f"{repository}:{key[:12]}"
@@ -279,16 +286,15 @@ def build_image(context_dir: Path, repository: str) -> str:
 def load_image(info_: ClusterInfo, image: str) -> None:
     """Load a local image into every node of the cluster (`kind load docker-image`)."""
     if d.docker("image", "inspect", image, check=False).returncode != 0:
-        raise ValueError(f"image {image!r} is not in the local Docker engine: build it or check the name")
+        raise d.ImageLoadError(f"image {image!r} is not in the local Docker engine: build it or check the name")
     tools = ensure_tools()
     with phase(f"kind load {image}"):
-        subprocess.run(
-            [str(tools.kind), "load", "docker-image", image, f"--name={info_.name}"],
-            check=True,
-            capture_output=True,
-        )
+        try:
+            c.run_kind(tools.kind, "load", "docker-image", image, f"--name={info_.name}", timeout=900)
+        except c.KindError as exc:
+            raise d.ImageLoadError(f"loading {image} into cluster {info_.name} failed: {exc}") from exc
 
 
-def node_containers(name: str = "todo-e2e") -> dict[str, list[str]]:
+def node_containers(name: str = DEFAULT_CLUSTER) -> dict[str, list[str]]:
     """Docker container names of the cluster's nodes by role ("control-plane", "worker")."""
     return c.node_containers(name)

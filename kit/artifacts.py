@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from common.errors import InfrastructureError
 from kit.pins import cache_dir
 
 __all__ = ["CacheError", "artifact", "verify"]
@@ -18,8 +19,10 @@ __all__ = ["CacheError", "artifact", "verify"]
 MANIFEST = ".kit-complete.json"
 
 
-class CacheError(RuntimeError):
+class CacheError(InfrastructureError, RuntimeError):
     """A cache entry could not be produced (the partial result was discarded)."""
+
+    phase = "kit"
 
 
 def _digest(path: Path) -> str:

@@ -8,13 +8,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.errors import InfrastructureError
+from common.names import FRONTEND_NODE_PORT
 from kit import docker as d
 from kit.pins import cache_dir
 from kit.poll import PollTimeout, poll
 
-__all__ = ["FAILOVER", "FRONTEND_NODE_PORT", "MARKER", "ClusterError", "ClusterSpec", "kind_config"]
+__all__ = ["FAILOVER", "FRONTEND_NODE_PORT", "MARKER", "ClusterError", "ClusterSpec", "KindError", "kind_config"]
 
-FRONTEND_NODE_PORT = 30080
 MARKER = ("kube-system", "todo-e2e-marker")
 
 # Fast failover: kubelet renews its lease every nodeLeaseDurationSeconds/4 = 2s and posts status every 2s; the
@@ -28,8 +29,16 @@ FAILOVER = {
 }
 
 
-class ClusterError(RuntimeError):
+class ClusterError(InfrastructureError, RuntimeError):
     """The cluster could not be created or re-used; says why and what to do."""
+
+    phase = "cluster"
+
+
+class KindError(ClusterError):
+    """The kind CLI (or pytest-kind driving it) failed; carries the command and the tail of its output."""
+
+    phase = "cluster-create"
 
 
 @dataclass(frozen=True)
@@ -82,9 +91,21 @@ def cluster_dir(name: str) -> Path:
     return path
 
 
+def run_kind(kind: Path, *args: str, timeout: float | None = None) -> str:
+    """Run the kind CLI and return its stdout; raise KindError with the tail of its output on failure."""
+    try:
+        proc = subprocess.run([str(kind), *args], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KindError(f"`kind {' '.join(args)}` could not run: {exc}") from exc
+    if proc.returncode != 0:
+        out = (proc.stdout + proc.stderr).strip()
+        raise KindError(f"`kind {' '.join(args)}` failed ({proc.returncode}):\n{out[-3000:]}")
+    return proc.stdout
+
+
 def existing_clusters(kind: Path) -> list[str]:
     """Names of the kind clusters on this Docker engine."""
-    out = subprocess.run([str(kind), "get", "clusters"], capture_output=True, text=True, check=True).stdout
+    out = run_kind(kind, "get", "clusters", timeout=60)
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
@@ -147,5 +168,6 @@ __all__ += [
     "existing_clusters",
     "new_marker_token",
     "node_containers",
+    "run_kind",
     "wait_nodes_ready",
 ]

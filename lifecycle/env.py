@@ -20,7 +20,6 @@ import yaml
 from common.docker import DockerCli as Docker
 from common.errors import DockerError
 from common.names import DEFAULT_CLUSTER, DEFAULT_FRONTEND_URL
-
 from support.app import TodoApp
 from support.chaos import ChaosHandle
 from support.cluster import ClusterHandle

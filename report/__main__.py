@@ -19,9 +19,7 @@ def _load(folder: Path) -> dict[str, Any]:
         raise SystemExit(f"report: {path} not found: PATH must be a results folder written by the suite")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if data.get("schema_version") != 1:
-        raise SystemExit(
-            f"report: {path} has schema_version {data.get('schema_version')!r}; this renderer reads 1"
-        )
+        raise SystemExit(f"report: {path} has schema_version {data.get('schema_version')!r}; this renderer reads 1")
     return data
 
 
@@ -29,9 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; exit code 0 on success."""
     parser = argparse.ArgumentParser(prog="python -m report", description=__doc__)
     parser.add_argument("path", type=Path, help="a results folder (holding results.json)")
-    parser.add_argument(
-        "--compare", type=Path, metavar="OTHER", help="a baseline results folder to compare with"
-    )
+    parser.add_argument("--compare", type=Path, metavar="OTHER", help="a baseline results folder to compare with")
     args = parser.parse_args(argv)
     data = _load(args.path)
     if args.compare is not None:

@@ -137,9 +137,7 @@ def _when(stamp: Any) -> str:
 def _duration(start: Any, end: Any) -> str:
     """' &middot; took 7 min 3 s' from two ISO timestamps, or '' when unreadable."""
     try:
-        secs = int(
-            (dt.datetime.fromisoformat(str(end)) - dt.datetime.fromisoformat(str(start))).total_seconds()
-        )
+        secs = int((dt.datetime.fromisoformat(str(end)) - dt.datetime.fromisoformat(str(start))).total_seconds())
     except ValueError:
         return ""
     return f" &middot; took {secs // 60} min {secs % 60} s" if secs >= 60 else f" &middot; took {secs} s"
@@ -188,8 +186,7 @@ def _tiles(data: Mapping[str, Any]) -> str:
     t = data.get("ledger", {}).get("totals", {})
     problems = sum(int(t.get(k, 0)) for k in ("lost", "phantom", "duplicate"))
     product_failed = any(
-        x.get("outcome") == "failed" and x.get("failure_class") != "infrastructure"
-        for x in data.get("scenarios", [])
+        x.get("outcome") == "failed" and x.get("failure_class") != "infrastructure" for x in data.get("scenarios", [])
     )
     scen_cls = "bad" if product_failed else ("warn" if s.get("failed") or not s.get("passed") else "ok")
     has_ledger = bool(data.get("ledger", {}).get("entries"))
@@ -258,9 +255,7 @@ def _scenario(s: Mapping[str, Any]) -> str:
             rows.append(f'<tr class="step-detail"><td></td><td colspan="2">{extra}</td></tr>')
     tail = ""
     if not evidence_done and s.get("evidence"):
-        tail = _evidence(
-            s.get("evidence", {})
-        )  # failed outside a step (setup/teardown): evidence still shown
+        tail = _evidence(s.get("evidence", {}))  # failed outside a step (setup/teardown): evidence still shown
     cls = s.get("failure_class")
     cls_text = f'<span class="cls">{_e(cls)} failure</span>' if cls else ""
     table = (
@@ -296,17 +291,14 @@ def _features(data: Mapping[str, Any]) -> str:
         counts = {k: sum(1 for x in items if x.get("outcome") == k) for k in ("passed", "failed", "skipped")}
         out.append(
             f'<h3>{_e(feature)} <span class="mute">&middot; {counts["passed"]} passed, '
-            f"{counts['failed']} failed, {counts['skipped']} skipped</span></h3>"
-            + "".join(_scenario(s) for s in items)
+            f"{counts['failed']} failed, {counts['skipped']} skipped</span></h3>" + "".join(_scenario(s) for s in items)
         )
     return "".join(out)
 
 
 def _recovery(data: Mapping[str, Any]) -> str:
     """Recovery time per fault against its budget."""
-    rows = sorted(
-        data.get("recovery_summary", []), key=lambda r: (bool(r.get("passed")), str(r.get("fault")))
-    )
+    rows = sorted(data.get("recovery_summary", []), key=lambda r: (bool(r.get("passed")), str(r.get("fault"))))
     if not rows:
         return '<p class="mute">No recovery was measured.</p>'
     body = "".join(
@@ -426,8 +418,7 @@ def _plot(samples: list[Mapping[str, Any]], windows: list[Mapping[str, Any]]) ->
     for t, ok in pts:
         if not ok:
             parts.append(
-                f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y(0) - 7:.1f}" y2="{y(0):.1f}" '
-                'stroke="#cf222e"/>'
+                f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y(0) - 7:.1f}" y2="{y(0):.1f}" stroke="#cf222e"/>'
             )
     for k in range(6):
         tm = t0 + k * span / 5
@@ -523,9 +514,7 @@ def render(results_json: Mapping[str, Any]) -> str:
     verdict = str(data.get("verdict", "INCONCLUSIVE"))
     has_evidence = any(s.get("evidence") for s in data.get("scenarios", []))
     toggle = (
-        '<button class="tgl" id="toggle-evidence" type="button">Expand all evidence</button>'
-        if has_evidence
-        else ""
+        '<button class="tgl" id="toggle-evidence" type="button">Expand all evidence</button>' if has_evidence else ""
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -14,13 +14,14 @@ from typing import Any
 
 import yaml
 
+from common.names import DEFAULT_CLUSTER, DEFAULT_CONTEXT
 from support.safety import SafetyPolicy, TargetFacts, UnsafeTarget, is_loopback_url
 from support.safety import check as safety_check
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = REPO_ROOT / "chaos" / "experiments"
-SUITE_CLUSTER = "todo-e2e"
-SUITE_CONTEXT = f"kind-{SUITE_CLUSTER}"
+SUITE_CLUSTER = DEFAULT_CLUSTER
+SUITE_CONTEXT = DEFAULT_CONTEXT
 # Played after every run, also when the hypothesis failed or the run was interrupted: a fault must never
 # outlive its experiment. The experiments declare the same under "runtime" so `chaos run` behaves alike.
 ROLLBACK_STRATEGY = "always"

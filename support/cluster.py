@@ -15,8 +15,9 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
-from support.waits import Condition, until
+from common.names import BACKEND, DATABASE, FRONTEND
 from support.safety import TargetFacts
+from support.waits import Condition, until
 
 __all__ = [
     "DEPLOYMENTS",
@@ -34,8 +35,8 @@ __all__ = [
 ]
 
 # The contract's tiers (docs/contract.md): label app.kubernetes.io/component -> Deployment name.
-DEPLOYMENTS: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
-SERVICES: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
+DEPLOYMENTS: dict[str, str] = {DATABASE: "mysql", BACKEND: "todo-backend", FRONTEND: "todo-frontend"}
+SERVICES: dict[str, str] = {DATABASE: "mysql", BACKEND: "todo-backend", FRONTEND: "todo-frontend"}
 MARKER_NAMESPACE = "kube-system"
 MARKER_NAME = "todo-e2e-marker"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
@@ -422,11 +423,13 @@ class ClusterHandle:
         until(
             Condition(
                 f"every pod of the app's old Deployments in {self.namespace} gone",
-                lambda: not [
-                    p
-                    for p in self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
-                    if (p.metadata.labels or {}).get("app.kubernetes.io/component") in DEPLOYMENTS
-                ],
+                lambda: (
+                    not [
+                        p
+                        for p in self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+                        if (p.metadata.labels or {}).get("app.kubernetes.io/component") in DEPLOYMENTS
+                    ]
+                ),
             ),
             timeout=timeout,
             interval=1.0,
@@ -498,7 +501,7 @@ class ClusterHandle:
         """Run one SELECT with the app's credentials inside the database pod; one line per row."""
         creds = self.secret_data("db-credentials")
         database = self.config_map("db-config")["name"]
-        pods = self.ready_pods("database")
+        pods = self.ready_pods(DATABASE)
         if not pods:
             raise RuntimeError("no Ready database pod to query")
         pod = pods[0]

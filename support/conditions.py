@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from common.names import BACKEND, DATABASE, FRONTEND
 from support.app import TodoApp
 from support.cluster import DEPLOYMENTS, ClusterHandle
 from support.waits import Condition, all_of
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 # The desired state of docs/contract.md.
-EXPECTED_REPLICAS: dict[str, int] = {"database": 1, "backend": 2, "frontend": 2}
+EXPECTED_REPLICAS: dict[str, int] = {DATABASE: 1, BACKEND: 2, FRONTEND: 2}
 
 
 def replicas_ready(cluster: ClusterHandle, tier: str, n: int) -> Condition:
@@ -164,13 +165,13 @@ def serving_without_node(cluster: ClusterHandle, app: TodoApp, node: str) -> Con
 
     def elsewhere() -> bool:
         """No Ready app replica counts on the lost node."""
-        return not any(p.node == node for tier in ("backend", "frontend") for p in cluster.ready_pods(tier))
+        return not any(p.node == node for tier in (BACKEND, FRONTEND) for p in cluster.ready_pods(tier))
 
     return all_of(
         f"back end and front end serving without node {node}",
         node_ready(cluster, node, ready=False),
-        replicas_ready(cluster, "backend", EXPECTED_REPLICAS["backend"]),
-        replicas_ready(cluster, "frontend", EXPECTED_REPLICAS["frontend"]),
+        replicas_ready(cluster, BACKEND, EXPECTED_REPLICAS[BACKEND]),
+        replicas_ready(cluster, FRONTEND, EXPECTED_REPLICAS[FRONTEND]),
         Condition(f"no Ready app replica on {node}", elsewhere),
         app_serving(app),
     )

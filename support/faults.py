@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import atexit
-import json
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
+# The one Docker CLI wrapper lives in common.docker (the kit uses it too); re-exported here for the suite's callers.
+from common.docker import DockerCli
+from common.names import DATABASE
 from record.model import Sample as RecordSample
 from record.model import Window
 from support.cluster import ClusterHandle, PodInfo
@@ -35,7 +36,6 @@ __all__ = [
     "measure_recovery",
 ]
 
-DockerRunner = Callable[[Sequence[str], float], subprocess.CompletedProcess[str]]
 NodeState = Literal["stopped", "paused"]
 
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
@@ -55,35 +55,6 @@ done
 
 class UnsafeNode(RuntimeError):
     """A docker container is not a worker node of the suite's own kind cluster."""
-
-
-def _default_runner(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run the docker CLI with a time limit."""
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, check=False)
-
-
-class DockerCli:
-    """The few docker CLI calls node faults need; the runner is injectable for tests."""
-
-    def __init__(self, docker: str = "docker", runner: DockerRunner | None = None) -> None:
-        self.docker = docker
-        self.runner = runner or _default_runner
-
-    def run(self, *args: str, timeout: float = 60) -> str:
-        """Run `docker <args>` and return stdout, raising with stderr on failure."""
-        done = self.runner([self.docker, *args], timeout)
-        if done.returncode != 0:
-            raise RuntimeError(f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[:500]}")
-        return done.stdout
-
-    def labels(self, container: str) -> dict[str, str]:
-        """A container's labels."""
-        out = self.run("inspect", "--format", "{{json .Config.Labels}}", container)
-        return dict(json.loads(out or "{}") or {})
-
-    def state(self, container: str) -> str:
-        """A container's state: running, paused, exited, ..."""
-        return self.run("inspect", "--format", "{{.State.Status}}", container).strip()
 
 
 @dataclass
@@ -292,7 +263,7 @@ class FaultInjector:
     def kill_mysqld(self) -> Fault:
         """SIGKILL the database server process inside its container (the pod itself stays)."""
         self._check("pod")
-        pod = self._ready("database")[0]
+        pod = self._ready(DATABASE)[0]
         container, container_id = next(iter(pod.container_ids.items()))
         found = self.cluster.exec(pod.name, ["sh", "-c", find_mysqld_script, "find"], container=container)
         pids = found.stdout.split()
@@ -300,7 +271,7 @@ class FaultInjector:
             raise RuntimeError(f"no mariadbd/mysqld process in pod {pod.name}: {found.stderr.strip()[:300]}")
         fault = Fault(
             "mysqld killed with SIGKILL",
-            "database",
+            DATABASE,
             [pod.name],
             time.monotonic(),
             time.time(),

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+# The one nearest-rank percentile and summary live in common.stats; re-exported for the suite's callers.
+from common.stats import percentile, summarize
 from support.ledger import ChangeKind, ChangeRecord, Outcome, WriteLedger
 
 __all__ = [
@@ -338,29 +340,6 @@ class WindowStats:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return asdict(self)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the q-th percentile (0..100) by the nearest-rank method: always an observed value."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"q must be within 0..100, got {q!r}")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def summarize(values: Sequence[float]) -> dict[str, float | int | None]:
-    """Return n, p50, p95 and max (nearest rank); the statistics are None for no values."""
-    if not values:
-        return {"n": 0, "p50": None, "p95": None, "max": None}
-    return {
-        "n": len(values),
-        "p50": percentile(values, 50),
-        "p95": percentile(values, 95),
-        "max": max(values),
-    }
 
 
 def _merge(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:

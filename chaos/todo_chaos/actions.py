@@ -5,9 +5,11 @@ from typing import Any
 
 from chaoslib.types import Secrets
 
+from common.names import DEFAULT_FRONTEND_URL
+
 __all__ = ["ensure_replicas", "seed_todos"]
 
-DEFAULT_BASE_URL = "http://127.0.0.1:30080"
+DEFAULT_BASE_URL = DEFAULT_FRONTEND_URL
 DEFAULT_NAMESPACE = "todo"
 
 
@@ -30,12 +32,8 @@ def ensure_replicas(
     target = _context(context)
     given = dict(secrets or {})
     if given.get("KUBERNETES_CONTEXT", target) != target:
-        raise ValueError(
-            f"secrets name context {given['KUBERNETES_CONTEXT']!r}, the rollback targets {target!r}"
-        )
-    scale_deployment(
-        name=deployment, replicas=replicas, ns=namespace, secrets={**given, "KUBERNETES_CONTEXT": target}
-    )
+        raise ValueError(f"secrets name context {given['KUBERNETES_CONTEXT']!r}, the rollback targets {target!r}")
+    scale_deployment(name=deployment, replicas=replicas, ns=namespace, secrets={**given, "KUBERNETES_CONTEXT": target})
     return replicas
 
 

@@ -5,9 +5,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from common.names import DEFAULT_FRONTEND_URL
+
 __all__ = ["all_tiers_ready", "app_serving", "targets_suite_cluster", "tier_ready", "todos_present"]
 
-DEFAULT_BASE_URL = "http://127.0.0.1:30080"
+DEFAULT_BASE_URL = DEFAULT_FRONTEND_URL
 DEFAULT_NAMESPACE = "todo"
 POLL_INTERVAL_S = 1.0
 
@@ -51,9 +53,7 @@ def _hold(condition: Any, within_s: float) -> bool:
     return True
 
 
-def targets_suite_cluster(
-    kubeconfig: str | None = None, context: str | None = None, allowed_context: str = ""
-) -> bool:
+def targets_suite_cluster(kubeconfig: str | None = None, context: str | None = None, allowed_context: str = "") -> bool:
     """True when kubeconfig/context name the suite's marked kind cluster and chaosk8s will read that file."""
     from support.chaos import check_chaosk8s_reads, check_target, marker_facts
 

@@ -128,16 +128,12 @@ def test_every_action_has_a_rollback_to_the_desired_replicas(path: Path) -> None
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=IDS)
-def test_rollback_strategy_always_matches_the_handle(
-    path: Path, suite_kubeconfig: Path, tmp_path: Path
-) -> None:
+def test_rollback_strategy_always_matches_the_handle(path: Path, suite_kubeconfig: Path, tmp_path: Path) -> None:
     """`chaos run` reads the experiment's runtime; the handle forces the same strategy: always."""
     experiment = load_json(path)
     assert experiment["runtime"]["rollbacks"]["strategy"] == ROLLBACK_STRATEGY == "always"
     facts = TargetFacts(SUITE_CONTEXT, "https://127.0.0.1:40123", True, "marker as the kit writes it", None)
-    handle = ChaosHandle(
-        suite_kubeconfig, SUITE_CONTEXT, "http://127.0.0.1:30080", tmp_path, facts=lambda: facts
-    )
+    handle = ChaosHandle(suite_kubeconfig, SUITE_CONTEXT, "http://127.0.0.1:30080", tmp_path, facts=lambda: facts)
     assert handle.settings()["runtime"]["rollbacks"]["strategy"] == "always"
 
 

@@ -104,9 +104,7 @@ def test_handle_refuses_a_missing_kubeconfig(tmp_path: Path) -> None:
         ChaosHandle(tmp_path / "nope", "kind-todo-e2e", BASE_URL, tmp_path)
 
 
-@pytest.mark.parametrize(
-    "server", ["https://127.0.0.1:40123", "https://localhost:6443", "https://[::1]:6443"]
-)
+@pytest.mark.parametrize("server", ["https://127.0.0.1:40123", "https://localhost:6443", "https://[::1]:6443"])
 def test_the_suite_cluster_is_accepted(server: str, tmp_path: Path) -> None:
     """kind's loopback API server with the suite's context and marker passes."""
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server=server)
@@ -176,9 +174,7 @@ def _activity(kind: str, name: str, func: str, **arguments: Any) -> dict[str, An
     return activity
 
 
-def _write_experiment(
-    directory: Path, name: str, flag: Path, ledger: Path, method: list[dict[str, Any]]
-) -> None:
+def _write_experiment(directory: Path, name: str, flag: Path, ledger: Path, method: list[dict[str, Any]]) -> None:
     """An experiment with the handle's configuration keys whose steady state is 'the flag file is absent'."""
     experiment = {
         "title": f"test experiment {name}",
@@ -234,9 +230,7 @@ def test_a_deviation_names_the_probe_and_still_rolls_back(handle: ChaosHandle, t
         ledger,
         [_activity("action", "fault", "raise_flag", path=str(flag))],
     )
-    with pytest.raises(
-        ChaosDeviation, match=r"probe 'flag-absent' failed after the method: .*flag .* is set"
-    ) as err:
+    with pytest.raises(ChaosDeviation, match=r"probe 'flag-absent' failed after the method: .*flag .* is set") as err:
         handle.run("breaks")
     outcome = err.value.outcome
     assert outcome is not None and outcome.deviated and outcome.deviated_probe == "flag-absent"

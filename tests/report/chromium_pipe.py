@@ -14,6 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from common.deadline import wait_for
+
 CHROMIUM = "/usr/bin/chromium"
 # Flags the project uses for Debian's Chromium as root in a container; no background traffic leaves the host.
 FLAGS = (
@@ -119,14 +121,7 @@ class ChromiumPipe:
 
     def wait_for(self, expression: str, what: str, timeout: float = 10.0) -> Any:
         """Poll a JavaScript condition until truthy, bounded; names what it waited for on timeout."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            last = self.eval(expression)
-            if last:
-                return last
-            time.sleep(0.1)
-        raise TimeoutError(f"{what}: {expression!r} not true within {timeout} s (last value {last!r})")
+        return wait_for(lambda: self.eval(expression), what=f"{what} ({expression!r})", timeout=timeout, interval=0.1)
 
     def click(self, x: float, y: float) -> None:
         """A real left click (pressed then released) at viewport coordinates."""

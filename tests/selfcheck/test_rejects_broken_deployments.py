@@ -91,9 +91,7 @@ def _broken_image(entry: Entry, tmp_path: Path) -> list[str]:
 
     base = kit.build_image(ROOT / "app" / "backend", "todo-backend")
     tag = f"todo-backend-broken-{entry.image}:{base.rsplit(':', 1)[-1]}"
-    DockerCli().run(
-        "build", "--build-arg", f"BASE={base}", "-t", tag, str(HERE / "images" / entry.image), timeout=600
-    )
+    DockerCli().run("build", "--build-arg", f"BASE={base}", "-t", tag, str(HERE / "images" / entry.image), timeout=600)
     return ["--backend-image", tag]
 
 

@@ -16,8 +16,6 @@ from support.traffic import (
     FaultWindow,
     Sample,
     WindowStats,
-    percentile,
-    summarize,
     window_stats,
 )
 
@@ -28,30 +26,6 @@ def samples(pattern: str, latency: Callable[[int], float] = lambda i: 0.1) -> li
         Sample(float(i), ch == ".", latency(i), 200 if ch == "." else None, None if ch == "." else "refused")
         for i, ch in enumerate(pattern)
     ]
-
-
-# --- percentiles ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("q", "expected"), [(0, 15), (5, 15), (30, 20), (40, 20), (50, 35), (95, 50), (100, 50)])
-def test_nearest_rank_percentile(q: float, expected: float) -> None:
-    """The textbook nearest-rank example (15, 20, 35, 40, 50), given unsorted."""
-    assert percentile([40, 15, 50, 35, 20], q) == expected
-
-
-def test_percentile_rejects_nonsense() -> None:
-    """No values or q outside 0..100 is an error, not a silent number."""
-    with pytest.raises(ValueError):
-        percentile([], 50)
-    with pytest.raises(ValueError):
-        percentile([1.0], 101)
-
-
-def test_summarize() -> None:
-    """n, p50, p95 and max; all None for nothing."""
-    values = [i / 10 for i in range(1, 21)]  # 0.1 .. 2.0
-    assert summarize(values) == {"n": 20, "p50": 1.0, "p95": 1.9, "max": 2.0}
-    assert summarize([]) == {"n": 0, "p50": None, "p95": None, "max": None}
 
 
 # --- window statistics -------------------------------------------------------------------------------

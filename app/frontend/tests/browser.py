@@ -18,6 +18,8 @@ from typing import Any
 import requests
 import websocket  # websocket-client: already a dependency of the kubernetes client the suite uses
 
+from common.deadline import wait_for
+
 __all__ = ["Browser", "BrowserError", "Page", "chromium_path", "launch"]
 
 # Flags for a quiet, reproducible headless browser that only talks to the URLs a test opens.
@@ -43,7 +45,11 @@ CHROMIUM_FLAGS = (
 
 
 class BrowserError(RuntimeError):
-    """Raised when Chromium cannot be driven or a page condition is not met in time."""
+    """Raised when Chromium cannot be driven (a page condition not met in time is common.deadline's WaitTimeout)."""
+
+
+class ChromiumExited(BrowserError):
+    """Chromium exited while the tests waited for it: waiting longer cannot help."""
 
 
 def chromium_path() -> str | None:
@@ -104,23 +110,7 @@ class Page:
 
     def wait_for(self, predicate_js: str, timeout: float = 10.0, what: str | None = None) -> Any:
         """Poll a JavaScript expression until it is truthy; raise naming it, the budget and the last value."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        last_error: Exception | None = None
-        while True:
-            try:
-                last = self.evaluate(predicate_js)
-                last_error = None
-                if last:
-                    return last
-            except BrowserError as err:
-                last_error = err
-            if time.monotonic() >= deadline:
-                raise BrowserError(
-                    f"timed out after {timeout}s waiting for {what or predicate_js}; "
-                    f"last value {last!r}, last error {last_error}"
-                )
-            time.sleep(0.1)
+        return wait_for(lambda: self.evaluate(predicate_js), what=what or predicate_js, timeout=timeout, interval=0.1)
 
     def click(self, selector: str) -> None:
         """Click the centre of the first element matching a CSS selector with real mouse events."""
@@ -133,9 +123,7 @@ class Page:
         if not box or not box["visible"]:
             raise BrowserError(f"cannot click {selector!r}: element {'hidden' if box else 'not found'}")
         for event in ("mousePressed", "mouseReleased"):
-            self.send(
-                "Input.dispatchMouseEvent", type=event, x=box["x"], y=box["y"], button="left", clickCount=1
-            )
+            self.send("Input.dispatchMouseEvent", type=event, x=box["x"], y=box["y"], button="left", clickCount=1)
 
     def type_text(self, selector: str, text: str) -> None:
         """Focus an input and type text into it as keyboard input."""
@@ -216,19 +204,20 @@ def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
 def _wait_for_devtools_port(process: subprocess.Popen[bytes], profile: Path, log_path: Path) -> int:
     """Read the DevTools port Chromium wrote into its profile, within a bounded time."""
     marker = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def port() -> int | None:
+        """The port once Chromium wrote it; an exited Chromium fails at once (it will not come back)."""
         if process.poll() is not None:
-            raise BrowserError(
+            raise ChromiumExited(
                 f"chromium exited with {process.returncode} before DevTools was up; log:\n"
                 + log_path.read_text(errors="replace")[-2000:]
             )
-        if marker.exists():
-            lines = marker.read_text().splitlines()
-            if lines and lines[0].isdigit():
-                return int(lines[0])
-        time.sleep(0.1)
-    raise BrowserError(f"chromium wrote no {marker} within 30s; log in {log_path}")
+        lines = marker.read_text().splitlines() if marker.exists() else []
+        return int(lines[0]) if lines and lines[0].isdigit() else None
+
+    return wait_for(
+        port, what=f"chromium to write {marker} (log in {log_path})", timeout=30, interval=0.1, fatal=(ChromiumExited,)
+    )
 
 
 @contextlib.contextmanager

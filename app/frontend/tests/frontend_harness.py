@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import requests
 
 from app.testsupport import free_port
+from common.deadline import wait_for
 
 FRONTEND_DIR = Path(__file__).resolve().parents[1]
 ENTRYPOINT = FRONTEND_DIR / "frontend-entrypoint.sh"
@@ -44,6 +44,10 @@ def make_run_dir() -> Path:
     run_dir = Path(tempfile.mkdtemp(prefix="frontend-test-"))
     run_dir.chmod(0o755)
     return run_dir
+
+
+class NginxExited(RuntimeError):
+    """nginx exited while the tests waited for it: waiting longer cannot help."""
 
 
 @dataclass
@@ -93,19 +97,25 @@ def start_frontend(server_uri: str) -> Frontend:
             stdin=subprocess.DEVNULL,
         )
     frontend = Frontend(f"http://127.0.0.1:{port}", run_dir, process, stdout_path, stderr_path)
-    deadline = time.monotonic() + 15
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
+        """nginx answers /healthz with 200; raises NginxExited when the process is gone."""
         if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}: {frontend.error_log()}")
-        try:
-            if requests.get(f"{frontend.url}/healthz", timeout=2).status_code == 200:
-                return frontend
-        except requests.RequestException as err:
-            last_error = err
-        time.sleep(0.1)
-    frontend.stop()
-    raise RuntimeError(f"front end at {frontend.url} not healthy within 15s (last error {last_error})")
+            raise NginxExited(f"nginx exited with {process.returncode}: {frontend.error_log()}")
+        return requests.get(f"{frontend.url}/healthz", timeout=2).status_code == 200
+
+    try:
+        wait_for(
+            healthy,
+            what=f"the front end at {frontend.url} to be healthy",
+            timeout=15,
+            interval=0.1,
+            fatal=(NginxExited,),
+        )
+    except BaseException:
+        frontend.stop()
+        raise
+    return frontend
 
 
 # What the frontend_factory fixture returns: start a front end for a SERVER_URI.

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import pymysql
 import pytest
 
 from app.testsupport import free_port
+from common.deadline import WaitTimeout, wait_for
 
 pytestmark = pytest.mark.mariadb
 
@@ -84,18 +84,21 @@ class Instance:
 
     def wait_ready(self) -> None:
         """Bounded wait until db-ready succeeds; fail with the server log if the process died."""
-        assert self.process is not None
-        deadline = time.monotonic() + START_BUDGET
-        last = ""
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"entrypoint exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-            result = self.probe(DB_READY)
-            if result.returncode == 0:
-                return
-            last = result.stderr
-            time.sleep(0.2)
-        pytest.fail(f"db-ready did not pass within {START_BUDGET}s (last: {last!r}):\n{self.log()[-3000:]}")
+        process = self.process
+        assert process is not None
+
+        def ready() -> subprocess.CompletedProcess[str]:
+            """One db-ready run; an exited entrypoint fails the test at once (it will not come back)."""
+            if process.poll() is not None:
+                pytest.fail(f"entrypoint exited with {process.returncode}:\n{self.log()[-3000:]}")
+            return self.probe(DB_READY)
+
+        try:
+            wait_for(
+                ready, what="db-ready to pass", timeout=START_BUDGET, interval=0.2, done=lambda r: r.returncode == 0
+            )
+        except WaitTimeout as exc:
+            pytest.fail(f"{exc}\n{self.log()[-3000:]}")
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
         """Send a signal to the server (PID of the exec'd entrypoint) and wait, bounded, for its exit code."""
