@@ -359,7 +359,7 @@ def _clip(spans: Sequence[tuple[float, float]], start: float, end: float) -> lis
 
 
 def outage_spans(samples: Sequence[Sample]) -> list[tuple[float, float]]:
-    """When the service was down: from a failed request's start until it ended or the next success began.
+    """When the service was down: from a failed request's start until the next success began (or it ended).
 
     A request that hangs is an outage for as long as it hangs; several requests in flight at once all count, so
     with concurrent traffic the service is down only while failures overlap nothing that succeeded in between.
@@ -372,9 +372,8 @@ def outage_spans(samples: Sequence[Sample]) -> list[tuple[float, float]]:
         if s.ok:
             next_ok = s.t
             continue
-        end = s.t + s.latency
-        if next_ok is not None:
-            end = max(end, next_ok)
+        # Until the next success is seen the service is not known to be back (to the window's end, if none).
+        end = max(s.t + s.latency, next_ok) if next_ok is not None else math.inf
         spans.append((s.t, end))
     return _merge(spans)
 
