@@ -11,7 +11,7 @@ import requests
 from frontend_harness import StartFrontend, free_port
 
 # The suite's one browser facade: these are test tools like pytest itself, not code the app image ships.
-from support.browser import Browser, browser_missing, save_into
+from support.browser import Browser, TodoPage, browser_missing, save_into
 
 pytestmark = pytest.mark.browser
 
@@ -104,3 +104,23 @@ def test_unreachable_back_end_is_shown(chromium: Browser, frontend_factory: Star
     message = chromium.wait(chromium.condition("an error alert", ERROR_SHOWN), 10)
     assert "502" in message and "back end unreachable" in message
     assert chromium.evaluate("document.querySelectorAll('[data-testid=todo-item]').length") == 0
+
+
+@pytest.mark.mariadb
+def test_the_suites_page_object_drives_this_page(
+    chromium: Browser, frontend_factory: StartFrontend, backend_server: str
+) -> None:
+    """The cluster scenarios' TodoPage (found by what a user sees) adds and completes a to-do on this page."""
+    frontend = frontend_factory(backend_server.rstrip("/"))
+    title = f"page-object-{uuid.uuid4().hex[:8]}"
+    page = TodoPage(chromium, frontend.url)
+    page.open()
+    chromium.wait(chromium.condition("the list to load", LOADED), 10)
+    page.add(title)
+    page.wait_until_shown(title, 10, completed=False)
+    page.complete(title)
+    page.wait_until_shown(title, 10, completed=True)
+    state = item_state(chromium, title)
+    assert state is not None
+    assert requests.get(f"{backend_server}/api/todos/{state['id']}", timeout=10).json()["completed"] is True
+    assert chromium.script_errors() == []
