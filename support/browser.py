@@ -141,9 +141,11 @@ class Browser:
         chromium, chromedriver = chromium_path(), chromedriver_path()
         if reason is not None or chromium is None or chromedriver is None:
             raise BrowserError(f"cannot start a browser: {reason}")
-        # Both paths are given, so Selenium Manager is never asked to find (or download) anything;
-        # SE_OFFLINE keeps it offline should a future Selenium consult it anyway.
+        # Both paths are given, so Selenium Manager is never asked to find (or download) anything. Should a
+        # future Selenium consult it anyway, these keep it from the network (the manager reads them; the
+        # Python bindings do not).
         os.environ.setdefault("SE_OFFLINE", "true")
+        os.environ.setdefault("SE_AVOID_STATS", "true")
         self._workdir = Path(tempfile.mkdtemp(prefix="todo-e2e-chromium-"))
         options = webdriver.ChromeOptions()
         options.binary_location = chromium
@@ -192,8 +194,8 @@ class Browser:
             self.close()
 
     @property
-    def driver(self) -> webdriver.Chrome:
-        """The Selenium driver (only inside this module's facade; callers use the methods below)."""
+    def _webdriver(self) -> webdriver.Chrome:
+        """The running Selenium driver (kept inside the facade: callers use the methods below)."""
         if self._driver is None:
             raise BrowserError("browser not started")
         return self._driver
@@ -202,14 +204,14 @@ class Browser:
     def open(self, url: str) -> None:
         """Navigate to url and wait until the document has loaded (Selenium's normal page-load strategy)."""
         try:
-            self.driver.get(_safe_url(url))
+            self._webdriver.get(_safe_url(url))
         except WebDriverException as exc:
             raise BrowserError(f"opening {url} failed: {exc.msg}") from exc
 
     def run(self, body: str, *args: Any) -> Any:
         """Run a JavaScript function body in the page (arguments[i] are args) and return its result."""
         try:
-            return self.driver.execute_script(body, *args)
+            return self._webdriver.execute_script(body, *args)
         except JavascriptException as exc:
             raise BrowserError(f"script failed in the page: {exc.msg}") from exc
 
@@ -223,9 +225,9 @@ class Browser:
 
     def element(self, css: str) -> WebElement:
         """The first element matching a CSS selector."""
-        found = self.driver.find_elements(By.CSS_SELECTOR, css)
+        found = self._webdriver.find_elements(By.CSS_SELECTOR, css)
         if not found:
-            raise BrowserError(f"no element matches {css!r} on {self.driver.current_url}")
+            raise BrowserError(f"no element matches {css!r} on {self._webdriver.current_url}")
         return found[0]
 
     def click(self, target: str | WebElement) -> None:
@@ -246,11 +248,11 @@ class Browser:
 
     def press_enter(self) -> None:
         """Press Enter in the focused element."""
-        self.driver.switch_to.active_element.send_keys(Keys.ENTER)
+        self._webdriver.switch_to.active_element.send_keys(Keys.ENTER)
 
     def screenshot(self) -> bytes:
         """The current viewport as PNG."""
-        return self.driver.get_screenshot_as_png()
+        return self._webdriver.get_screenshot_as_png()
 
     # -- waiting -----------------------------------------------------------------------------------
     def condition(self, what: str, expression: str, *args: Any) -> Condition:

@@ -99,6 +99,19 @@ def test_a_failed_wait_leaves_evidence(site: str, tmp_path: Path) -> None:
     assert 'placeholder="What needs doing?"' in dom.read_text()
 
 
+def test_a_failure_inside_the_block_leaves_evidence(site: str, tmp_path: Path) -> None:
+    """Any exception inside `with Browser(...)` carries the page's evidence, written before the browser closes."""
+    with (
+        pytest.raises(AssertionError, match="the test's own check") as caught,
+        Browser(timeout=60, evidence=save_into(tmp_path)) as browser,
+    ):
+        browser.open(site)
+        raise AssertionError("the test's own check")
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    assert notes.count("browser evidence") == 1 and site in notes, notes
+    assert sorted(p.name.split("-", 3)[-1] for p in tmp_path.iterdir()) == ["console.txt", "dom.html", "screenshot.png"]
+
+
 def test_only_loopback_or_private_pages_are_opened() -> None:
     """The browser refuses a public address before any request leaves the host."""
     with Browser(timeout=60) as browser, pytest.raises(ValueError, match="neither loopback nor a private"):
