@@ -25,6 +25,7 @@ TEST_PACKAGES = {
     "mariadb": "mariadb-client",
     "nginx": "nginx-light",
     os.environ.get("TODO_E2E_CHROMIUM", "chromium"): "chromium",
+    os.environ.get("TODO_E2E_CHROMEDRIVER", "chromedriver"): "chromium-driver",
     "mmdebstrap": "mmdebstrap",
 }
 

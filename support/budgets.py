@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from support.faults import Fault, FaultLog, measure_recovery
 from support.results import Results
 from support.waits import Condition, WaitTimeout, until
 
-__all__ = ["enforce", "enforce_window", "recovery_within", "within"]
+__all__ = ["enforce", "enforce_window", "recovery_within", "timed", "within"]
 
 Op = Literal["<=", ">="]
 _WORDS = {"<=": "at most", ">=": "at least"}
@@ -80,4 +81,16 @@ def within(results: Results, step: str, condition: Condition, seconds: float, su
         raise
     took = time.monotonic() - started
     enforce(results, step, "time_s", "<=", seconds, took, "s", subject or condition.name)
+    return value
+
+
+def timed(results: Results, step: str, seconds: float, wait: Callable[[], object], subject: str = "") -> object:
+    """Run a bounded wait of someone else's (a page, a client), record how long it took against the budget."""
+    started = time.monotonic()
+    try:
+        value = wait()
+    except BaseException:
+        results.record_budget(step, "time_s", "<=", seconds, time.monotonic() - started, "s", subject or step)
+        raise
+    enforce(results, step, "time_s", "<=", seconds, time.monotonic() - started, "s", subject or step)
     return value
