@@ -29,8 +29,8 @@ from support.conditions import (
     serving_without_node,
 )
 from support.faults import DockerCli, FaultInjector, FaultLog, NodeGuard, measure_recovery
+from support.results import Results
 from support.safety import SafetyPolicy
-from support.traffic import BackgroundReader
 from support.victims import Victims
 from support.waits import all_of, until
 
@@ -189,27 +189,40 @@ def latency(url: str, requests: int, warmup: int, budget: float) -> dict[str, An
     return result
 
 
+READERS = 4  # as the availability feature: requests in flight at once
+
+
+def _window_log() -> FaultLog:
+    """A fault log on a scratch results folder (the benchmark keeps only the window's numbers)."""
+    return FaultLog(Results(root=Path(tempfile.mkdtemp(prefix="bench-window-"))))
+
+
+def _closed(log: FaultLog) -> dict[str, Any]:
+    """Close the fault window and return its record without the samples."""
+    index = log.close_window()
+    return {} if index is None else log.results.window(index).model_dump(mode="json")
+
+
 def availability_pod_kill(bc: BenchCluster, grace_seconds: int | None, budget: float) -> dict[str, Any]:
     """A bounded reader through the front end while one back-end pod is deleted; the window's stats."""
     settle(bc)
-    log = FaultLog()
-    log.reader = BackgroundReader(
+    log = _window_log()
+    log.start_readers(
         bc.app.probe,
+        concurrency=READERS,
         interval=READ_INTERVAL_S,
         max_requests=int((budget + 30) / READ_INTERVAL_S),
         max_seconds=budget + 30,
     )
-    log.reader.start()
     try:
         time.sleep(1.0)  # a few samples before the fault show the reader itself works
         fault = log.add(bc.faults.kill_pod(BACKEND, grace_seconds=grace_seconds))
         took = measure_recovery(
             fault, recovered(bc.cluster, bc.app, BACKEND, EXPECTED_REPLICAS[BACKEND], fault.old_uids), budget
         )
-        record = log.close_and_measure() or {}
+        record = _closed(log)
     finally:
         log.stop_traffic()
-    record.pop("samples", None)
     return {**record, "recovery_s": took, "victim": fault.detail}
 
 
@@ -264,20 +277,22 @@ def node_losses(
         for tier in (BACKEND, FRONTEND):
             bc.faults.spread(tier)
         node = bc.faults.pick_worker(BACKEND, avoid_tier=DATABASE)
-        log = FaultLog()
+        log = _window_log()
         interval = 0.2
-        log.reader = BackgroundReader(
-            bc.app.probe, interval=interval, max_requests=int((budget + 30) / interval), max_seconds=budget + 30
+        log.start_readers(
+            bc.app.probe,
+            concurrency=READERS,
+            interval=interval,
+            max_requests=int((budget + 30) / interval),
+            max_seconds=budget + 30,
         )
-        log.reader.start()
         try:
             time.sleep(1.0)
             fault = log.add(bc.faults.stop_node(node))
             took.append(measure_recovery(fault, serving_without_node(bc.cluster, bc.app, node), budget, interval=0.5))
-            record = log.close_and_measure() or {}
+            record = _closed(log)
         finally:
             log.stop_traffic()
-        record.pop("samples", None)
         windows.append({**record, "node": node, "recovery_s": took[-1]})
         say(
             f"node stop {i + 1}/{repeats}: {node} lost, served from elsewhere in {took[-1]:.1f} s, "

@@ -282,7 +282,7 @@ class BackgroundWriter(BoundedLoop[Sample]):
         try:
             answer = self._write(title)
             status, error, outcome = answer[0], answer[1], answer[2]
-            todo_id = answer[3] if len(answer) > 3 else None  # type: ignore[misc]
+            todo_id = answer[3] if len(answer) > 3 else None
         except Exception as exc:  # unknown is the only safe reading of a crashed write
             status, error, outcome = None, repr(exc), "unknown"
         end = self._clock()
