@@ -346,3 +346,14 @@ def test_profile_is_immutable() -> None:
     with pytest.raises(Exception, match="frozen"):
         profile.namespace = "other"  # type: ignore[misc]
     copy.deepcopy(profile)  # still copyable for tests that derive variants
+
+
+def test_the_documented_example_and_vocabulary_are_current() -> None:
+    """docs/profiles.md: its example profile is valid and its promise table lists exactly the vocabulary."""
+    import re
+
+    text = (ROOT / "docs" / "profiles.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    assert parse_profile(yaml.safe_load(block), "docs/profiles.md").name == "shop-todos"
+    documented = set(re.findall(r"^\| `(\w+)` \| [^|]+ \| [^|]+ \| `@needs_\1` \|$", text, re.MULTILINE))
+    assert documented == set(PROMISES)
