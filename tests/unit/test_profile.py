@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -350,8 +351,6 @@ def test_profile_is_immutable() -> None:
 
 def test_the_documented_example_and_vocabulary_are_current() -> None:
     """docs/profiles.md: its example profile is valid and its promise table lists exactly the vocabulary."""
-    import re
-
     text = (ROOT / "docs" / "profiles.md").read_text(encoding="utf-8")
     (block,) = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
     assert parse_profile(yaml.safe_load(block), "docs/profiles.md").name == "shop-todos"
