@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import requests
 
 from support.app import AppError, Todo, check_address
-from support.ledger import Outcome, classify_exception
+from support.ledger import ChangeKind, Outcome, classify_exception
 from support.profile import (
     PLACEHOLDERS,
     GraphQLAdapterSpec,
@@ -189,6 +189,14 @@ class WorkloadAdapter(Protocol):
         """One create for the write ledger on a new connection: (status, error, ok|failed|unknown)."""
         ...
 
+    def create(self, title: str) -> tuple[int | None, str | None, Outcome, int | None]:
+        """write(), also returning the id the app gave the to-do (None unless acknowledged)."""
+        ...
+
+    def change(self, kind: ChangeKind, todo_id: int) -> tuple[int | None, str | None, Outcome]:
+        """One change for the ledger on a new connection: complete or delete a to-do, classified."""
+        ...
+
     def through(self, sender: Sender) -> WorkloadAdapter:
         """The same adapter sending its requests through another transport."""
         ...
@@ -254,6 +262,15 @@ class _Adapter:
     def _check_list(self) -> tuple[int | None, str | None]:
         """Read the list once on a new connection and judge the body."""
         raise NotImplementedError
+
+    def create(self, title: str) -> tuple[int | None, str | None, Outcome, int | None]:
+        """One create for the ledger on a new connection, with the id the app gave it."""
+        raise NotImplementedError
+
+    def write(self, title: str) -> tuple[int | None, str | None, Outcome]:
+        """One create for the ledger on a new connection: (status, error, ok|failed|unknown)."""
+        status, error, outcome, _ = self.create(title)
+        return status, error, outcome
 
     def close(self) -> None:
         """Release connections."""
@@ -381,14 +398,35 @@ class RestAdapter(_Adapter):
             return answer.status, f"the body is not the to-do list: {exc.detail}"
         return answer.status, None
 
-    def write(self, title: str) -> tuple[int | None, str | None, Outcome]:
-        """One create on a new connection, classified for the ledger."""
+    def create(self, title: str) -> tuple[int | None, str | None, Outcome, int | None]:
+        """One create on a new connection, classified for the ledger, with the stored id when acknowledged."""
         call = HttpCall("POST", self.spec.paths.create, {self.spec.fields.title: title})
         try:
             answer = self.sender(call, True)
         except requests.RequestException as exc:
-            return None, _short(exc), classify_exception(exc)
+            return None, _short(exc), classify_exception(exc), None
         outcome = _write_outcome(answer.status, self.spec.create_status)
+        if outcome != "ok":
+            return answer.status, _detail(answer), outcome, None
+        try:
+            todo_id: int | None = self._todo(answer.body, call).id
+        except UnexpectedAnswer:
+            # Acknowledged all the same: the ledger counts it; only its id is unknown.
+            todo_id = None
+        return answer.status, None, outcome, todo_id
+
+    def change(self, kind: ChangeKind, todo_id: int) -> tuple[int | None, str | None, Outcome]:
+        """Complete or delete on a new connection, classified like a create (its success status ok, 4xx failed)."""
+        if kind == "complete":
+            call = HttpCall(self.spec.update_method, self._item(todo_id, "update"), {self.spec.fields.completed: True})
+            expected = 200
+        else:
+            call, expected = HttpCall("DELETE", self._item(todo_id, "delete")), self.spec.delete_status
+        try:
+            answer = self.sender(call, True)
+        except requests.RequestException as exc:
+            return None, _short(exc), classify_exception(exc)
+        outcome = _write_outcome(answer.status, expected)
         return answer.status, None if outcome == "ok" else _detail(answer), outcome
 
 
@@ -569,27 +607,56 @@ class GraphQLAdapter(_Adapter):
             return answer.status, exc.detail
         return answer.status, None
 
-    def write(self, title: str) -> tuple[int | None, str | None, Outcome]:
-        """One create on a new connection, classified for the ledger (see the GraphQL rule in docs/profiles.md)."""
+    def _classified(self, op: GraphQLOperation, values: dict[str, Any]) -> tuple[int | None, str | None, Outcome, Any]:
+        """Send one mutation on a new connection; (status, error, outcome, result) by the GraphQL ledger rule."""
+        try:
+            answer = self.sender(self._call(op, values), True)
+        except requests.RequestException as exc:
+            return None, _short(exc), classify_exception(exc), None
+        try:
+            result = self._result(op, answer)
+        except GraphQLError as exc:
+            # Request errors (no `data`) were never executed; errors during execution may follow a commit.
+            return answer.status, exc.detail, "unknown" if exc.executed else "failed", None
+        except AppError as exc:
+            outcome: Outcome = "failed" if 400 <= answer.status < 500 else "unknown"
+            return answer.status, exc.detail, outcome, None
+        return answer.status, None, "ok", result
+
+    def create(self, title: str) -> tuple[int | None, str | None, Outcome, int | None]:
+        """One create on a new connection, classified for the ledger (the GraphQL rule in docs/profiles.md)."""
         try:
             values = {"$title": title, "$open_list_id": self._id(self._list_id(self.spec.board.open_list))}
         except (requests.RequestException, AppError) as exc:
             # The lookup failed before the mutation was sent: certainly not written.
-            return None, f"open list lookup: {exc}"[:300], "failed"
-        op = self.spec.operations.create
+            return None, f"open list lookup: {exc}"[:300], "failed", None
+        status, error, outcome, result = self._classified(self.spec.operations.create, values)
+        if outcome != "ok":
+            return status, error, outcome, None
         try:
-            answer = self.sender(self._call(op, values), True)
-        except requests.RequestException as exc:
-            return None, _short(exc), classify_exception(exc)
-        try:
-            self._todo(self._result(op, answer))
-        except GraphQLError as exc:
-            # Request errors (no `data`) were never executed; errors during execution may follow a commit.
-            return answer.status, exc.detail, "unknown" if exc.executed else "failed"
-        except AppError as exc:
-            outcome: Outcome = "failed" if 400 <= answer.status < 500 else "unknown"
-            return answer.status, exc.detail, outcome
-        return answer.status, None, "ok"
+            return status, None, outcome, self._todo(result).id
+        except UnexpectedAnswer:
+            # Acknowledged all the same: the ledger counts it; only its id is unknown.
+            return status, None, outcome, None
+
+    def change(self, kind: ChangeKind, todo_id: int) -> tuple[int | None, str | None, Outcome]:
+        """Complete (move to the done list) or delete on a new connection, classified by the GraphQL rule."""
+        if kind == "delete":
+            op, values = self.spec.operations.delete, {"$id": self._id(todo_id)}
+        else:
+            try:
+                _, board = self._find(todo_id)
+            except (requests.RequestException, AppError) as exc:
+                # The item was not found or the board not read: the move was never sent.
+                return None, f"board lookup: {exc}"[:300], "failed"
+            done = next(bl for bl in board if bl.name == self.spec.board.done_list)
+            op = self.spec.operations.complete
+            values = {"$id": self._id(todo_id), "$done_list_id": self._id(done.id), "$position": len(done.items)}
+        status, error, outcome, result = self._classified(op, values)
+        if outcome == "ok" and kind == "delete" and (result is False or result is None):
+            # A definite answer that nothing was deleted.
+            return status, f"todo {todo_id} not deleted (answer {result!r})", "failed"
+        return status, error, outcome
 
 
 def adapter_for(

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from common.names import DEFAULT_FRONTEND_URL, TIERS
 from support.app import check_address
 
 __all__ = [
@@ -57,7 +58,7 @@ __all__ = [
     "schema_text",
 ]
 
-TIER_NAMES: tuple[str, ...] = ("database", "backend", "frontend")
+TIER_NAMES: tuple[str, ...] = tuple(TIERS)
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "profile-schema.json"
 
 # Kubernetes object names (DNS-1123 subdomain/label), label keys/values, env names and SQL identifiers: checked at
@@ -268,7 +269,7 @@ class AccessSpec(_Strict):
     """How users reach the app."""
 
     frontend_url: str = Field(
-        default="http://127.0.0.1:30080", description="The front end as users reach it (loopback or private)."
+        default=DEFAULT_FRONTEND_URL, description="The front end as users reach it (loopback or private)."
     )
     api: Annotated[ApiViaFrontend | ApiViaBackend, Field(discriminator="via")] = Field(
         default_factory=lambda: ApiViaFrontend(via="frontend"), description="Where the API is reached."

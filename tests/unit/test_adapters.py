@@ -555,3 +555,55 @@ def test_factory_picks_the_adapter_of_the_profile() -> None:
     assert walkthrough.base_url == "http://127.0.0.1:30081"
     with pytest.raises(TypeError, match="not GraphQL"):
         GraphQLAdapter(load_profile(ROOT / "profiles" / "reference.yaml"), reference.sender)
+
+
+# -- the ledger's create and change -------------------------------------------------------------------------------
+def test_rest_create_returns_the_id_and_change_classifies(rest: tuple[RestAdapter, Recorder]) -> None:
+    """create gives the stored id when acknowledged; complete and delete follow their success statuses."""
+    adapter, recorder = rest
+    recorder.answer("POST", "/api/todos", (201, REST_TODO), (503, {"detail": "database unavailable"}))
+    recorder.answer("PATCH", "/api/todos/7", (200, REST_DONE), (404, REST_404))
+    recorder.answer("DELETE", "/api/todos/7", (204, None), (502, b"bad gateway"))
+    assert adapter.create("ledger-r-000001") == (201, None, "ok", 7)
+    assert adapter.create("ledger-r-000002") == (503, "database unavailable", "unknown", None)
+    assert adapter.change("complete", 7) == (200, None, "ok")
+    assert adapter.change("complete", 7) == (404, "todo 7 not found", "failed")
+    assert adapter.change("delete", 7) == (204, None, "ok")
+    assert adapter.change("delete", 7) == (502, "bad gateway", "unknown")
+    assert recorder.seen[2:4] == [("PATCH", "/api/todos/7", {"completed": True})] * 2
+
+
+def test_graphql_create_and_change(graphql: tuple[GraphQLAdapter, Recorder]) -> None:
+    """create gives the item's id; complete moves it to Done; delete false is a definite failure."""
+    adapter, recorder = graphql
+    recorder.answer(
+        "POST",
+        "/graphql",
+        (200, BOARD),
+        (200, CREATED),
+        (200, BOARD),
+        (200, MOVED),
+        (200, NOT_DELETED),
+        (200, FIELD_ERROR),
+    )
+    assert adapter.create("Buy milk") == (200, None, "ok", 13)
+    assert adapter.change("complete", 12) == (200, None, "ok")
+    assert adapter.change("delete", 99) == (200, "todo 99 not deleted (answer False)", "failed")
+    assert adapter.change("delete", 12) == (200, "could not commit", "unknown")
+    assert [_query(s)[0] for s in recorder.seen] == [
+        "Lists",
+        "CreateItem",
+        "Lists",
+        "MoveItem",
+        "DeleteItem",
+        "DeleteItem",
+    ]
+
+
+def test_graphql_complete_of_an_item_on_no_list_is_never_sent(graphql: tuple[GraphQLAdapter, Recorder]) -> None:
+    """An item the board does not hold cannot be moved: the change failed and no mutation went out."""
+    adapter, recorder = graphql
+    recorder.answer("POST", "/graphql", (200, BOARD))
+    status, error, outcome = adapter.change("complete", 99)
+    assert (status, outcome) == (None, "failed") and error and "todo 99 not found" in error
+    assert [_query(s)[0] for s in recorder.seen] == ["Lists"]
