@@ -523,7 +523,9 @@ class CompletedByList(_Strict):
     key: SqlIdent = "id"
     foreign_key: SqlIdent = Field(description="Column of the to-do table pointing at the list.")
     name_column: SqlIdent = "name"
-    done_value: str = Field(default="Done", description="The name of the list that means 'completed'.")
+    done_value: Annotated[str, Field(pattern=r"^[^'\\\x00]+$")] = Field(
+        default="Done", description="The name of the list that means 'completed' (no quotes or backslashes)."
+    )
 
 
 class SqlReconciliation(_Strict):
@@ -542,15 +544,47 @@ class SqlReconciliation(_Strict):
         description="How the to-do's text is stored: 'verbatim' means the column holds exactly the title sent.",
     )
 
+    # Identifiers were validated at load time; backquotes keep reserved words (e.g. `list`) usable.
     def titles_query(self, like_prefix: str) -> str:
         """The SELECT returning stored titles that start with a prefix, oldest first."""
-        if not like_prefix.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"prefix {like_prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
-        # Identifiers were validated at load time; backquotes keep reserved words (e.g. `list`) usable.
         return (
             f"SELECT `{self.title_column}` FROM `{self.table}` "
-            f"WHERE `{self.title_column}` LIKE '{like_prefix}%' ORDER BY `{self.key_column}`"
+            f"WHERE `{self.title_column}` LIKE '{_like(like_prefix)}%' ORDER BY `{self.key_column}`"
         )
+
+    def rows_query(self, like_prefix: str) -> str:
+        """The SELECT returning (key, completed as 0/1, title) of rows whose title starts with a prefix."""
+        key, title = f"t.`{self.key_column}`", f"t.`{self.title_column}`"
+        done = self.completed_column
+        if done is None:
+            raise ValueError("sql.completed_column is not given: completion is not stored where SQL can read it")
+        if isinstance(done, CompletedByList):
+            completed = f"COALESCE(l.`{done.name_column}` = '{done.done_value}', 0)"
+            join = f" LEFT JOIN `{done.table}` l ON t.`{done.foreign_key}` = l.`{done.key}`"
+        else:
+            completed, join = f"t.`{done}`", ""
+        return (
+            f"SELECT {key}, {completed}, {title} FROM `{self.table}` t{join} "
+            f"WHERE {title} LIKE '{_like(like_prefix)}%' ORDER BY {key}"
+        )
+
+    def max_key_query(self) -> str:
+        """The SELECT returning the highest key (0 when the table is empty)."""
+        return f"SELECT COALESCE(MAX(`{self.key_column}`), 0) FROM `{self.table}`"
+
+    def titles_after_query(self, key: int) -> str:
+        """The SELECT returning the titles of every row stored after the given key, oldest first."""
+        return (
+            f"SELECT `{self.title_column}` FROM `{self.table}` "
+            f"WHERE `{self.key_column}` > {int(key)} ORDER BY `{self.key_column}`"
+        )
+
+
+def _like(prefix: str) -> str:
+    """A LIKE prefix, refused unless it is letters, digits, '-' and '_' (it goes into SQL)."""
+    if not prefix.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"prefix {prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
+    return prefix
 
 
 # -- images and manifests ------------------------------------------------------------------------------------------

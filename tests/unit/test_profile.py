@@ -142,7 +142,20 @@ def test_sql_query_of_both_profiles() -> None:
     assert walkthrough.titles_query("ledger-r1-") == (
         "SELECT `name` FROM `item` WHERE `name` LIKE 'ledger-r1-%' ORDER BY `id`"
     )
+    assert reference.rows_query("ledger-r1-") == (
+        "SELECT t.`id`, t.`completed`, t.`title` FROM `todos` t WHERE t.`title` LIKE 'ledger-r1-%' ORDER BY t.`id`"
+    )
+    assert walkthrough.rows_query("ledger-r1-") == (
+        "SELECT t.`id`, COALESCE(l.`name` = 'Done', 0), t.`name` FROM `item` t "
+        "LEFT JOIN `list` l ON t.`list_id` = l.`id` WHERE t.`name` LIKE 'ledger-r1-%' ORDER BY t.`id`"
+    )
+    assert walkthrough.max_key_query() == "SELECT COALESCE(MAX(`id`), 0) FROM `item`"
+    assert reference.titles_after_query(41) == "SELECT `title` FROM `todos` WHERE `id` > 41 ORDER BY `id`"
     assert isinstance(walkthrough.completed_column, CompletedByList)
+    with pytest.raises(ValueError, match="completion is not stored"):
+        walkthrough.model_copy(update={"completed_column": None}).rows_query("p")
+    with pytest.raises(ValueError, match="goes into SQL"):
+        walkthrough.rows_query("p'")
     with pytest.raises(ValueError, match="goes into SQL"):
         reference.titles_query("x' OR 1=1 --")
 
@@ -275,6 +288,10 @@ WALKTHROUGH_ERRORS = [
     (_set(True, "promises", "served_by"), "adapter.info: field required (promises.served_by is made)"),
     (_set("http://10.0.0.300:1", "access", "api", "url"), "access.api.url: URL 'http://10.0.0.300:1': use an IP"),
     (_set({"table": "list"}, "sql", "completed_column"), "sql.completed_column"),
+    (
+        _set({"table": "list", "foreign_key": "list_id", "done_value": "Don't"}, "sql", "completed_column"),
+        "sql.completed_column.CompletedByList.done_value: string should match pattern",
+    ),
 ]
 
 
