@@ -112,7 +112,7 @@ def test_the_reference_profile_images_and_overlay_exist() -> None:
     for spec in profile.images.values():
         assert spec.context is not None and (ROOT / spec.context / "Dockerfile").is_file()
     docs = _base_docs()
-    by_tier = {spec.tier: name for name, spec in profile.images.items()}
+    by_tier: dict[str, str] = {spec.tier: name for name, spec in profile.images.items()}
     for tier_name, tier in profile.tiers.items():
         (container,) = docs[("Deployment", tier.deployment)]["spec"]["template"]["spec"]["containers"]
         assert container["image"] == by_tier[tier_name]
@@ -362,7 +362,7 @@ def test_profile_is_immutable() -> None:
     """A loaded profile cannot be changed by the code that reads it."""
     profile = load_profile(REFERENCE)
     with pytest.raises(Exception, match="frozen"):
-        profile.namespace = "other"  # type: ignore[misc]
+        profile.namespace = "other"
     copy.deepcopy(profile)  # still copyable for tests that derive variants
 
 
