@@ -57,7 +57,7 @@ def compare(new_run: Run | Mapping[str, Any], old_run: Run | Mapping[str, Any]) 
         f"{'complete' if new.scope.complete else 'partial'} ({new.scope.ran} of {new.scope.catalogue})"
     )
     out += [f"- new: {r}" for r in new.reasons if r not in old.reasons]
-    out += [f"- resolved: {r}" for r in old.reasons if r not in new.reasons]
+    out += [f"- gone: {r}" for r in old.reasons if r not in new.reasons]
 
     out += ["", "## Scenarios whose outcome changed"]
     olds = {(s.feature, s.scenario): s.outcome for s in old.scenarios}
