@@ -353,7 +353,11 @@ def test_each_window_has_its_own_plot_with_the_fault_shaded_on_the_runs_clock(bu
     assert sorted(plots) == [f"window-plot-{i}" for i in range(len(windows))]
     for i, w in enumerate(windows):
         elements = plots[f"window-plot-{i}"]
-        ticks = [(float(a["x"]), float(a["_text"].removesuffix(" s"))) for t, a in elements if a.get("_text", "")[-2:] == " s"]
+        ticks = [
+            (float(a["x"]), float(a["_text"].removesuffix(" s")))
+            for t, a in elements
+            if a.get("_text", "")[-2:] == " s"
+        ]
         (x1, t1), (x2, t2) = ticks[0], ticks[-1]
 
         def clock(x: float, x1: float = x1, t1: float = t1, x2: float = x2, t2: float = t2) -> float:
