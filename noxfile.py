@@ -69,7 +69,7 @@ def tests(session: nox.Session) -> None:
     _host_packages(session)
     _install(session, "suite", "app", "lint")
     session.run("ruff", "check", ".")
-    session.run("mypy", "support", "kit", "bench")
+    session.run("mypy", "support", "kit", "bench", "report")
     session.run("lint-imports")
     # The manifest tests render with `kubectl kustomize`: the kit's own kubectl (Go build only, cached).
     kubectl = str(session.run("python", "-m", "kit", "kubectl", silent=True)).strip().splitlines()[-1]
