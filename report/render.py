@@ -291,7 +291,7 @@ def _tiles(run: Run, windows: Sequence[WindowView]) -> list[Tile]:
         Tile(
             ("bad" if missed else "ok") if run.budgets else "",
             "Budgets",
-            f"{len(run.budgets) - missed} of {len(run.budgets)} met",
+            f"{len(run.budgets) - missed} of {len(run.budgets)} met" if run.budgets else "\u2013",
             "from the features' text" if run.budgets else "no budget was exercised",
         )
     )

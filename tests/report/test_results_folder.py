@@ -522,3 +522,22 @@ def test_cli_refuses_missing_and_older_folders(build: BuildFn, tmp_path: Path) -
         done = _run(*args)
         assert done.returncode == 2, done
         assert "schema_version 1" in done.stderr and "written by an older suite" in done.stderr, done.stderr
+
+
+def test_a_window_without_samples_or_recovery_still_has_its_panel(tmp_path: Path) -> None:
+    """No recovery time: the fault is shaded to the window's end; no samples: the panel says so."""
+    res = Results(root=tmp_path)
+    res.scenario = "Reads through a worker stop"
+    res.record_window(
+        Window(fault="worker node stop", start_s=5.0, end_s=25.0, requests=0, failed=0, availability_pct=None,
+               longest_outage_s=None, covered=False, coverage_problem="no traffic was recorded")
+    )  # fmt: skip
+    res.record_scenario("Node loss", res.scenario, [], "passed", 1.0)
+    folder = seal(res)
+    (plot,) = _page(folder).plots.values()
+    (fault,) = [a for t, a in plot if t == "rect" and a.get("class") == "fault"]
+    assert not [a for t, a in plot if t == "rect" and a.get("class") == "settle"]
+    assert any(a.get("_text") == "no samples recorded for this window" for t, a in plot)
+    text = _html(folder)
+    assert "Not covered: no traffic was recorded" in text and 'data-result="failed"' in text
+    assert float(fault["width"]) > 100  # 20 of the plot's ~21 seconds
