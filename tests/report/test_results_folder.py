@@ -541,3 +541,19 @@ def test_a_window_without_samples_or_recovery_still_has_its_panel(tmp_path: Path
     text = _html(folder)
     assert "Not covered: no traffic was recorded" in text and 'data-result="failed"' in text
     assert float(fault["width"]) > 100  # 20 of the plot's ~21 seconds
+
+
+def test_a_time_based_budget_is_not_shown_as_a_count_budget(tmp_path: Path) -> None:
+    """check_window stores a time-based limit in min_availability_pct too; the page puts it on the time row only."""
+    res = Results(root=tmp_path)
+    res.scenario = "Reads through a worker stop"
+    i = res.record_window(
+        Window(fault="worker node stop", start_s=5.0, recovered_s=15.0, end_s=20.0, requests=100, failed=3,
+               availability_pct=97.0, availability_time_pct=96.0, longest_outage_s=0.6)
+    )  # fmt: skip
+    res.check_window(i, "Then reads are available 95 % of the time", "availability_time_pct", ">=", 95.0, "%")
+    res.record_scenario("Node loss", res.scenario, [], "passed", 1.0)
+    text = _html(seal(res))
+    rows = {r.split("</td>")[0]: r for r in text[text.index('id="window-0"') :].split("<svg")[0].split("<tr><td>")[1:]}
+    assert "≥ 95%" in rows["availability (over time)"] and "pass" in rows["availability (over time)"]
+    assert "no budget stated" in rows["availability (share of requests)"]
