@@ -350,7 +350,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         selection={"markexpr": session.config.option.markexpr, "keyword": session.config.option.keyword},
     )
     run.results.set_scope(scope)
-    sealed = run.results.finish(lambda record: render(record.model_dump(mode="json")))
+    sealed = run.results.finish(render)
     _say(session.config, f"\nverdict: {sealed.verdict} (exit {sealed.exit_code})")
     for reason in sealed.reasons[:10]:
         _say(session.config, f"  - {reason}")

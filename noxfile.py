@@ -20,6 +20,7 @@ nox.options.envdir = str(cache_dir() / "nox")
 nox.options.sessions = ["tests"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 # Debian packages the tests use for real servers and a real browser (installed when missing and we are root).
+TYPED = ("common", "record", "lifecycle", "support", "steps", "kit", "bench", "report")
 TEST_PACKAGES = {
     "mariadbd": "mariadb-server",
     "mariadb": "mariadb-client",
@@ -70,7 +71,19 @@ def tests(session: nox.Session) -> None:
     _host_packages(session)
     _install(session, "suite", "app", "lint")
     session.run("ruff", "check", ".")
-    session.run("mypy", "common", "support", "kit", "bench")
+    session.run(
+        "mypy",
+        "common",
+        "record",
+        "lifecycle",
+        "support",
+        "steps",
+        "kit",
+        "bench",
+        "report",
+        "conftest.py",
+        "noxfile.py",
+    )
     session.run("lint-imports")
     # The manifest tests render with `kubectl kustomize`: the kit's own kubectl (Go build only, cached).
     kubectl = str(session.run("python", "-m", "kit", "kubectl", silent=True)).strip().splitlines()[-1]

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from results_factory import FAILED_SCENARIO, BuildFn
+from results_factory import FAILED_SCENARIO, BuildFn, seal
 
 from support.browser import Browser, browser_missing, save_into
 
@@ -36,7 +36,7 @@ def chromium() -> None:
 @pytest.mark.usefixtures("chromium")
 def test_report_in_headless_chromium(build: BuildFn, tmp_path: Path) -> None:
     """Verdict above the fold, evidence expandable by a click, screenshots kept with the results."""
-    folder = build(fail=True, slow_recovery=True, lost=1).finish()
+    folder = seal(build(fail=True, slow_recovery=True, lost=1))
     report = folder / "report.html"
     # A failure inside the block leaves a screenshot, the console and the DOM in tmp_path/browser-evidence.
     with Browser(evidence=save_into(tmp_path / "browser-evidence")) as browser:
