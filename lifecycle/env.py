@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import yaml
 
 from common.docker import DockerCli as Docker
 from common.errors import DockerError
-from common.names import DEFAULT_CLUSTER, DEFAULT_FRONTEND_URL
+from common.names import DEFAULT_CLUSTER, DEFAULT_FRONTEND_URL, FRONTEND_NODE_PORT
 from support.app import TodoApp
 from support.chaos import ChaosHandle
 from support.cluster import ClusterHandle
@@ -157,7 +158,9 @@ class Environment:
         started = time.monotonic()
         try:
             tools = kit.ensure_tools()
-            info = kit.ensure_cluster(name=o.cluster_name)
+            # The front end's URL names the host port the kind config maps to the NodePort (30080 by default).
+            port = urlsplit(o.frontend_url).port or FRONTEND_NODE_PORT
+            info = kit.ensure_cluster(name=o.cluster_name, host_port=port)
         except Exception as exc:
             self.results.record_infrastructure_failure("cluster creation", type(exc).__name__, str(exc))
             raise

@@ -119,6 +119,8 @@ def test_broken_deployment_is_rejected_for_its_own_reason(
             "--keep-cluster",
             "--cluster-name",
             cluster,
+            "--frontend-url",
+            str(request.config.getoption("--frontend-url")),
             "--results-dir",
             str(tmp_path),
             "--timeout=900",
