@@ -170,6 +170,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             run.collected.append(item.nodeid)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse bad options (a wrong manifest directory, image name or kubeconfig) before anything is created."""
+    if not any(catalogue_part(REPO_ROOT, Path(str(item.fspath))) for item in session.items):
+        return
+    try:
+        _options(session.config).validate()
+    except OptionsError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
 def pytest_deselected(items: list[pytest.Item]) -> None:
     """Remember what -m/-k left out: a narrowed run is scoped, never complete."""
     for item in items:
