@@ -50,8 +50,7 @@ def test_add_complete_delete_in_the_browser(
     page.type_text("#new-title", title)
     page.press_enter()
     page.wait_for(
-        "[...document.querySelectorAll('[data-testid=todo-title]')]"
-        f".some(e => e.textContent === {json.dumps(title)})",
+        f"[...document.querySelectorAll('[data-testid=todo-title]')].some(e => e.textContent === {json.dumps(title)})",
         10,
         f"to-do {title!r} to appear",
     )
@@ -63,8 +62,7 @@ def test_add_complete_delete_in_the_browser(
 
     page.click(f"[data-testid=todo-item][data-id='{state['id']}'] [data-testid=todo-toggle]")
     page.wait_for(
-        f"document.querySelector(\"[data-testid=todo-item][data-id='{state['id']}']\")"
-        "?.dataset.completed === 'true'",
+        f"document.querySelector(\"[data-testid=todo-item][data-id='{state['id']}']\")?.dataset.completed === 'true'",
         10,
         f"to-do {title!r} to show as completed",
     )
@@ -82,9 +80,7 @@ def test_add_complete_delete_in_the_browser(
 
 
 @pytest.mark.mariadb
-def test_rejected_input_is_shown(
-    chromium: Browser, frontend_factory: StartFrontend, backend_server: str
-) -> None:
+def test_rejected_input_is_shown(chromium: Browser, frontend_factory: StartFrontend, backend_server: str) -> None:
     """A title the API rejects (too long) produces a visible alert with the server's reason."""
     frontend = frontend_factory(backend_server.rstrip("/"))
     page = chromium.new_page()
