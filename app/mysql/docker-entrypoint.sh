@@ -60,7 +60,11 @@ while [ $# -gt 0 ]; do
         [ "$arg" != "$name" ] || die "$arg needs a directory name (--ignore-db-dir=lost+found)"
         # MySQL 5.7's option (the walk-through's manifests pass --ignore-db-dir=lost+found); MariaDB's is
         # ignore-db-dirs and takes the old name only as an "error-prone" prefix, so say it in MariaDB's words.
-        log "MySQL's $arg is MariaDB's --ignore-db-dirs=${arg#*=} (lost+found is ignored by $CONF already)"
+        if [ "${arg#*=}" = lost+found ]; then
+            log "dropping MySQL's $arg: MariaDB ignores lost+found already (ignore_db_dirs in $CONF)"
+            continue
+        fi
+        log "MySQL's $arg is MariaDB's --ignore-db-dirs=${arg#*=}"
         arg="--ignore-db-dirs=${arg#*=}"
     fi
     cli_args+=("$arg")

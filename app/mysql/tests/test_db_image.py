@@ -275,9 +275,10 @@ def test_mysql_ignore_db_dir_argument_starts_the_server(instance: Instance) -> N
     instance.start("--ignore-db-dir=lost+found", "--ignore_db_dir", "scratch", "--innodb_flush_log_at_trx_commit", "1")
     instance.wait_ready()
     log = instance.log()
-    assert "MySQL's --ignore-db-dir=lost+found is MariaDB's --ignore-db-dirs=lost+found" in log
+    assert "dropping MySQL's --ignore-db-dir=lost+found: MariaDB ignores lost+found already" in log
     assert "MySQL's --ignore_db_dir=scratch is MariaDB's --ignore-db-dirs=scratch" in log
     assert "error-prone" not in log, "mariadbd was handed the old name as a prefix"
+    assert "Duplicate ignore-db-dir" not in log, "lost+found was passed on although the option file has it"
     (ignored,), (flush,) = (
         instance.query("root", ROOT_PASSWORD, "SELECT @@ignore_db_dirs"),
         instance.query("root", ROOT_PASSWORD, "SELECT @@innodb_flush_log_at_trx_commit"),
