@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import InfrastructureError
-from common.names import FRONTEND_NODE_PORT
+from common.names import FRONTEND_NODE_PORT, MARKER_NAME, MARKER_NAMESPACE
 from kit import docker as d
 from kit.pins import cache_dir
 from kit.poll import PollTimeout, poll
 
 __all__ = ["FAILOVER", "FRONTEND_NODE_PORT", "MARKER", "ClusterError", "ClusterSpec", "KindError", "kind_config"]
 
-MARKER = ("kube-system", "todo-e2e-marker")
+MARKER = (MARKER_NAMESPACE, MARKER_NAME)
 
 # Fast failover: kubelet renews its lease every nodeLeaseDurationSeconds/4 = 2s and posts status every 2s; the
 # node lifecycle controller marks a silent node NotReady after 10s (defaults: 40s lease, 50s grace). Workloads add

@@ -15,7 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
-from common.names import BACKEND, DATABASE, FRONTEND
+from common.names import BACKEND, DATABASE, FRONTEND, MARKER_NAME, MARKER_NAMESPACE
 from support.safety import TargetFacts
 from support.waits import Condition, until
 
@@ -37,8 +37,6 @@ __all__ = [
 # The contract's tiers (docs/contract.md): label app.kubernetes.io/component -> Deployment name.
 DEPLOYMENTS: dict[str, str] = {DATABASE: "mysql", BACKEND: "todo-backend", FRONTEND: "todo-frontend"}
 SERVICES: dict[str, str] = {DATABASE: "mysql", BACKEND: "todo-backend", FRONTEND: "todo-frontend"}
-MARKER_NAMESPACE = "kube-system"
-MARKER_NAME = "todo-e2e-marker"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
 
 

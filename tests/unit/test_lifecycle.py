@@ -14,7 +14,7 @@ def test_a_missing_manifest_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OptionsError, match="no such directory"):
         Options(manifests=tmp_path / "nope").validate()
     (tmp_path / "plain").mkdir()
-    with pytest.raises(OptionsError, match="no kustomization.yaml"):
+    with pytest.raises(OptionsError, match=r"no kustomization\.yaml"):
         Options(manifests=tmp_path / "plain").validate()
 
 
