@@ -168,6 +168,12 @@ def ensure_cluster(
             .stdout.strip()
             .partition(" ")[::2]
         )
+        if image != tools.node_image and token_file.exists() and image.startswith(tools.node_image.rsplit("-", 1)[0]):
+            # The kit's own cluster on another build of the node image: replace it, or the suite would test
+            # another Kubernetes build than the one it was given.
+            info(f"cluster {name} runs node image {image}, not {tools.node_image}: deleting it to create it anew")
+            delete_cluster(name)
+            return ensure_cluster(name, fast_failover=fast_failover, host_port=host_port)
         if image != tools.node_image:
             raise c.ClusterError(
                 f"a kind cluster named {name!r} exists but runs node image {image or 'unknown'}, not this kit's "

@@ -33,7 +33,7 @@ class NodeImageError(InfrastructureError, RuntimeError):
 
 
 def node_image_tag(pins: Pins) -> str:
-    """Local tag of the node image."""
+    """Local tag of the node image, without its input key (the built image's tag carries it as a suffix)."""
     return f"localhost/kit/node:{pins.kubernetes}"
 
 
@@ -64,6 +64,9 @@ def build_node_image(
     cni = (RECIPES / "kit-net" / "default-cni.yaml").read_text().replace("__KIT_NET_IMAGE__", kit_net_image(pins))
     binaries = [k8s_bin / b for b in ("kubeadm", "kubelet", "kubectl")]
     key = input_key("node", base_key, pins.kubernetes, storage, cni, *binaries, *image_keys, Path(__file__))
+    # The key is in the tag: two checkouts of different kit versions on one host keep one node image each
+    # instead of re-tagging (and rebuilding) one name back and forth.
+    tag = f"{tag}-{key[:12]}"
     if not rebuild and d.image_key(tag) == key:
         return tag
     name = f"kit-node-build-{secrets.token_hex(4)}"
