@@ -20,7 +20,6 @@ from kit.pins import cache_dir
 from support.app import TodoApp
 from support.cluster import ClusterHandle
 from support.conditions import (
-    EXPECTED_REPLICAS,
     all_tiers_ready,
     app_serving,
     node_ready,
@@ -218,7 +217,9 @@ def availability_pod_kill(bc: BenchCluster, grace_seconds: int | None, budget: f
         time.sleep(1.0)  # a few samples before the fault show the reader itself works
         fault = log.add(bc.faults.kill_pod(BACKEND, grace_seconds=grace_seconds))
         took = measure_recovery(
-            fault, recovered(bc.cluster, bc.app, BACKEND, EXPECTED_REPLICAS[BACKEND], fault.old_uids), budget
+            fault,
+            recovered(bc.cluster, bc.app, BACKEND, bc.cluster.profile.expected_replicas[BACKEND], fault.old_uids),
+            budget,
         )
         record = _closed(log)
     finally:
@@ -236,7 +237,9 @@ def pod_recoveries(bc: BenchCluster, tier: str, kills: int, budget: float, took:
         fault = bc.faults.kill_pod(tier, grace_seconds=0)
         took.append(
             measure_recovery(
-                fault, recovered(bc.cluster, bc.app, tier, EXPECTED_REPLICAS[tier], fault.old_uids), budget
+                fault,
+                recovered(bc.cluster, bc.app, tier, bc.cluster.profile.expected_replicas[tier], fault.old_uids),
+                budget,
             )
         )
         say(f"{tier} pod kill {i + 1}/{kills}: recovered and serving in {took[-1]:.2f} s ({fault.detail})")

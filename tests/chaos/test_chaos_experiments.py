@@ -17,8 +17,7 @@ from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
 
 from support.chaos import HANDLE_CONFIGURATION_KEYS, ROLLBACK_STRATEGY, SUITE_CONTEXT, ChaosHandle
-from support.cluster import DEPLOYMENTS
-from support.conditions import EXPECTED_REPLICAS
+from support.profile import reference_profile
 from support.safety import TargetFacts
 
 IDS = [p.stem for p in EXPERIMENTS]
@@ -123,8 +122,10 @@ def test_every_action_has_a_rollback_to_the_desired_replicas(path: Path) -> None
         if r["provider"]["func"] == "ensure_replicas"
     }
     assert touched, "an experiment without a fault proves nothing"
+    profile = reference_profile()
     for tier in touched:
-        assert restored.get(DEPLOYMENTS[tier]) == EXPECTED_REPLICAS[tier], f"no rollback for tier {tier}"
+        want = profile.expected_replicas[tier]
+        assert restored.get(profile.tiers.get(tier).deployment) == want, f"no rollback for tier {tier}"
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=IDS)
