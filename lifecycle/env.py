@@ -360,13 +360,8 @@ class Environment:
     def app(self) -> RestAdapter | GraphQLAdapter:
         """The profile's workload adapter, reaching the API where the profile says (through the front end)."""
         if self._app is None:
-            profile = self.profile
-            url = self.target.frontend_url
-            if url != profile.access.frontend_url:
-                # The front end answers elsewhere (--frontend-url, the kind cluster's host port): follow it.
-                access = profile.access.model_copy(update={"frontend_url": url})
-                profile = profile.model_copy(update={"access": access})
-            self._app = adapter_for(profile, timeout=5.0)
+            # The front end may answer elsewhere than the profile says (--frontend-url, the kind host port).
+            self._app = adapter_for(self.profile.with_frontend_url(self.target.frontend_url), timeout=5.0)
             self._stack.callback(self._app.close)
         return self._app
 
@@ -411,5 +406,7 @@ class Environment:
                 self.results.path,
                 facts=self.cluster.facts,
                 allowed_context=t.context if self.options.staging else None,
+                profile=self.profile,
+                profile_path=self.options.profile_path(),
             )
         return self._chaos

@@ -649,6 +649,13 @@ class Profile(_Strict):
                 return name
         return None
 
+    def with_frontend_url(self, url: str) -> Profile:
+        """The same profile with the front end reached at another URL (--frontend-url, another host port)."""
+        if url == self.access.frontend_url:
+            return self
+        access = AccessSpec.model_validate({**self.access.model_dump(), "frontend_url": url})
+        return self.model_copy(update={"access": access})
+
     @property
     def expected_replicas(self) -> dict[str, int]:
         """Ready replicas per tier."""
