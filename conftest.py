@@ -440,6 +440,12 @@ def target(environment: Environment) -> Target:
 
 
 @pytest.fixture(scope="session")
+def frontend_url(environment: Environment) -> str:
+    """The front end as users reach it (the profile's access.frontend_url, or --frontend-url, or the kind port)."""
+    return environment.target.frontend_url
+
+
+@pytest.fixture(scope="session")
 def images(environment: Environment) -> dict[str, str]:
     """Image per kustomize name: given by option, else built from app/ and loaded into the kind cluster."""
     return environment.images

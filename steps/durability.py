@@ -83,8 +83,8 @@ def _recovery(
         return all_of(
             f"node {node} noticed as lost, back end and front end moved",
             node_ready(deployed, node, ready=False),
-            replicas_ready(deployed, "backend", 2),
-            replicas_ready(deployed, "frontend", 2),
+            replicas_ready(deployed, "backend", deployed.profile.expected_replicas["backend"]),
+            replicas_ready(deployed, "frontend", deployed.profile.expected_replicas["frontend"]),
         )
     if fault_name == "worker node stopped":
         return serving_without_node(deployed, app, node)

@@ -59,7 +59,7 @@ def _(deployed: ClusterHandle, fault_log: FaultLog, results: Results, seconds: i
 
 @then(parsers.parse("every tier runs its desired number of ready replicas within {seconds:d} seconds"))
 def _(deployed: ClusterHandle, app: WorkloadAdapter, fault_log: FaultLog, results: Results, seconds: int) -> None:
-    """Database 1, back end 2, front end 2, Ready, and the app serving, within the budget from the last fault."""
+    """Every tier at its profile's Ready replicas and the app serving, within the budget from the last fault."""
     condition = all_of("desired state and serving", all_tiers_ready(deployed), app_serving(app))
     recovery_within(results, fault_log.last, condition, float(seconds), "all tiers", f"desired state in {seconds} s")
 
