@@ -76,6 +76,7 @@ class RunState:
     deselected: list[str] = field(default_factory=list)
     interrupted: bool = False
     profile: Profile | None = None
+    seed: tuple[int, str] | None = None
 
 
 @dataclass
@@ -139,11 +140,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STASH_RUN] = RunState()
 
 
+def _seed(config: pytest.Config) -> tuple[int, str]:
+    """The run's seed and its source, resolved once: a random one must be the one printed and the one used."""
+    run = config.stash[_STASH_RUN]
+    if run.seed is None:
+        run.seed = resolve_seed_with_source(config.getoption("--seed"), os.environ)
+    return run.seed
+
+
 def _options(config: pytest.Config) -> Options:
     """The validated run options (a bad value is a usage error, before anything is created)."""
     name = str(config.getoption("--cluster-name", default=None) or "")
     kubeconfig = config.getoption("--kubeconfig", default=None)
-    seed, _ = resolve_seed_with_source(config.getoption("--seed"), os.environ)
+    seed, _ = _seed(config)
     images = {
         "backend": config.getoption("--backend-image"),
         "frontend": config.getoption("--frontend-image"),
@@ -211,7 +220,7 @@ def _results(config: pytest.Config) -> Results:
     if run.results is None:
         res = Results(root=config.getoption("--results-dir"))
         res.accept_partial = bool(config.getoption("--accept-partial"))
-        opts_seed, source = resolve_seed_with_source(config.getoption("--seed"), os.environ)
+        opts_seed, source = _seed(config)
         res.set_environment(
             {
                 **host_environment(REPO_ROOT),
