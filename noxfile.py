@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ nox.options.envdir = str(cache_dir() / "nox")
 nox.options.sessions = ["tests"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 # Debian packages the tests use for real servers and a real browser (installed when missing and we are root).
+# Where the suite writes the last run's verdict ({verdict, exit_code, report}); .ci/run exits with its code.
+VERDICT_FILE = cache_dir() / "logs" / "last-verdict.json"
 TYPED = ("common", "record", "lifecycle", "support", "steps", "kit", "bench", "report")
 TEST_PACKAGES = {
     "mariadbd": "mariadb-server",
@@ -114,7 +117,15 @@ def e2e(session: nox.Session) -> None:
         "tests/e2e",
         "tests/selfcheck",
         *session.posargs,
+        env={"TODO_E2E_VERDICT_FILE": str(VERDICT_FILE)},
+        success_codes=[0, 10, 11, 12],  # the verdicts: judged below, so the session says which one it was
     )
+    verdict = json.loads(VERDICT_FILE.read_text()) if VERDICT_FILE.is_file() else {}
+    if verdict.get("exit_code") != 0:
+        session.error(
+            f"verdict {verdict.get('verdict', 'unknown')} (exit code {verdict.get('exit_code')}): "
+            f"{verdict.get('report', 'no results folder')}"
+        )
 
 
 @nox.session

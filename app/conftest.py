@@ -35,6 +35,10 @@ BACKEND_READY_BUDGET = 30.0
 T = TypeVar("T")
 
 
+class ProcessExited(RuntimeError):
+    """A server the tests started has exited: waiting for it to answer cannot succeed."""
+
+
 def wait_for(
     what: str,
     condition: Callable[[], T | None],
@@ -43,7 +47,7 @@ def wait_for(
 ) -> T:
     """Poll `condition` until it returns a truthy value within `timeout` seconds (the one deadline loop)."""
     # The app tests' historical argument order (what first) kept; the loop and its timeout are common.deadline's.
-    return deadline.wait_for(condition, what=what, timeout=timeout, interval=interval)
+    return deadline.wait_for(condition, what=what, timeout=timeout, interval=interval, fatal=(ProcessExited,))
 
 
 # The type of the `waiter` fixture (wait_for itself), for annotations in test modules.
@@ -140,6 +144,7 @@ class MariaDB:
                     str(MARIADBD),
                     "--no-defaults",
                     f"--datadir={self.workdir / 'data'}",
+                    f"--tmpdir={_private_tmp(self.workdir)}",
                     f"--socket={self.socket_path}",
                     f"--pid-file={self.workdir / 'mariadbd.pid'}",
                     f"--port={self.port}",
@@ -160,7 +165,7 @@ class MariaDB:
     def _alive(self, process: subprocess.Popen[bytes]) -> None:
         """Raise with the server log if mariadbd has exited."""
         if process.poll() is not None:
-            raise RuntimeError(f"mariadbd exited with {process.returncode}:\n{_tail(self.log_path)}")
+            raise ProcessExited(f"mariadbd exited with {process.returncode}:\n{_tail(self.log_path)}")
 
     def wait_admin(self, process: subprocess.Popen[bytes]) -> None:
         """Bounded wait until root can run SQL on the unix socket."""
@@ -212,6 +217,17 @@ class MariaDB:
         self.process.send_signal(signal.SIGCONT)
 
 
+def _private_tmp(workdir: Path) -> Path:
+    """A temporary directory for this server alone.
+
+    In the shared /tmp, a bootstrap's temporary tables once vanished under it while other test sessions ran
+    MariaDB on the same host ("Could not remove temporary table '/tmp/#sql-temptable-...', error: 2").
+    """
+    path = workdir / "tmp"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 def _bootstrap(workdir: Path) -> None:
     """Initialise an empty datadir as the Debian package does (root via unix_socket, no test db)."""
     result = subprocess.run(
@@ -219,6 +235,7 @@ def _bootstrap(workdir: Path) -> None:
             "mariadb-install-db",
             "--no-defaults",
             f"--datadir={workdir / 'data'}",
+            f"--tmpdir={_private_tmp(workdir)}",
             "--user=root",
             "--auth-root-authentication-method=socket",
             "--skip-test-db",
@@ -299,7 +316,7 @@ class Backend:
 
         def ready() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"back end exited with {self.process.returncode}:\n{self.log()}")
+                raise ProcessExited(f"back end exited with {self.process.returncode}:\n{self.log()}")
             return requests.get(f"{self.base_url}/api/readyz", timeout=5).status_code == 200
 
         wait_for(f"{self.base_url}/api/readyz to answer 200", ready, budget, interval=0.2)
@@ -309,7 +326,7 @@ class Backend:
 
         def alive() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"back end exited with {self.process.returncode}:\n{self.log()}")
+                raise ProcessExited(f"back end exited with {self.process.returncode}:\n{self.log()}")
             return requests.get(f"{self.base_url}/api/healthz", timeout=5).status_code == 200
 
         wait_for(f"{self.base_url}/api/healthz to answer 200", alive, budget, interval=0.2)

@@ -17,7 +17,8 @@ from bench import deploy
 from common.names import BACKEND, DATABASE, FRONTEND
 from kit import api as kit
 from kit.pins import cache_dir
-from support.app import TodoApp
+from lifecycle.env import Environment, Options
+from support.adapters import WorkloadAdapter
 from support.cluster import ClusterHandle
 from support.conditions import (
     all_tiers_ready,
@@ -27,14 +28,11 @@ from support.conditions import (
     restarted,
     serving_without_node,
 )
-from support.faults import DockerCli, FaultInjector, FaultLog, NodeGuard, measure_recovery
+from support.faults import FaultInjector, FaultLog, NodeGuard, measure_recovery
 from support.results import Results
-from support.safety import SafetyPolicy
-from support.victims import Victims
 from support.waits import all_of, until
 
 __all__ = [
-    "APP_IMAGES",
     "BenchCluster",
     "availability_pod_kill",
     "build_and_load",
@@ -51,7 +49,6 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KIND_OVERLAY = REPO_ROOT / "manifests" / "overlays" / "kind"
-APP_IMAGES = {"todo-backend": "app/backend", "todo-frontend": "app/frontend", "todo-mysql": "app/mysql"}
 # Availability sampling: the suite's own reader rate (steps/availability.py), bounded in count and time.
 READ_INTERVAL_S = 0.1
 _started = time.monotonic()
@@ -77,50 +74,43 @@ def kit_build(rebuild: bool, timeout: float) -> tuple[float, dict[str, float]]:
 
 @dataclass
 class BenchCluster:
-    """A bench-owned kind cluster with the suite's handle, client, node guard and fault injector."""
+    """A bench-owned kind cluster: the suite's own lifecycle environment, and its handle, client, guard, faults."""
 
+    env: Environment
     info: kit.ClusterInfo
     cluster: ClusterHandle
-    app: TodoApp
+    app: WorkloadAdapter
     guard: NodeGuard
     faults: FaultInjector
 
 
 def open_cluster(name: str, *, fast_failover: bool, host_port: int, seed: int) -> tuple[BenchCluster, float]:
-    """Create the cluster fresh (a leftover of a past bench run is deleted first); creation seconds."""
+    """Create the cluster fresh through the suite's lifecycle (a leftover is deleted first); creation seconds."""
     if kit.node_containers(name):
         say(f"deleting leftover bench cluster {name}")
         kit.delete_cluster(name)
-    tools = kit.ensure_tools()  # verified before the clock starts: creation time is kind + nodes Ready only
-    started = time.monotonic()
-    info = kit.ensure_cluster(name, fast_failover=fast_failover, host_port=host_port)
-    seconds = time.monotonic() - started
-    if not info.created:
-        raise RuntimeError(f"cluster {name} was re-used, not created: its creation time is not measurable")
-    handle = ClusterHandle(
-        info.kubeconfig,
-        info.context,
-        kubectl=tools.kubectl,
-        marker=(info.name, info.marker_token),
-        kind_cluster=info.name,
+    kit.ensure_tools()  # verified before the clock starts: creation time is kind + nodes Ready only
+    options = Options(
+        cluster_name=name,
+        keep_cluster=True,  # the benchmark deletes its clusters itself, when it is done with them
+        frontend_url=f"http://127.0.0.1:{host_port}",
+        seed=seed,
+        fast_failover=fast_failover,
     )
-    guard = NodeGuard(DockerCli(), info.name)
-    faults = FaultInjector(handle, SafetyPolicy(suite_cluster=info.name), Victims(seed), guard)
-    return BenchCluster(info, handle, TodoApp(info.frontend_url, timeout=5.0), guard, faults), seconds
+    env = Environment(options, Results(root=Path(tempfile.mkdtemp(prefix="bench-env-"))), say)
+    info = env.target.info
+    if info is None or not info.created:
+        raise RuntimeError(f"cluster {name} was re-used, not created: its creation time is not measurable")
+    guard = env.guard
+    assert guard is not None  # a kind cluster always has one
+    return BenchCluster(env, info, env.cluster, env.app, guard, env.faults), env.timings["cluster"]
 
 
 def build_and_load(bc: BenchCluster) -> tuple[dict[str, str], dict[str, float], dict[str, float]]:
-    """Build (cached) and load every app image: the image names and seconds per image for each step."""
-    images: dict[str, str] = {}
-    built: dict[str, float] = {}
-    loaded: dict[str, float] = {}
-    for name, folder in APP_IMAGES.items():
-        started = time.monotonic()
-        images[name] = kit.build_image(REPO_ROOT / folder, name)
-        built[name] = time.monotonic() - started
-        started = time.monotonic()
-        kit.load_image(bc.info, images[name])
-        loaded[name] = time.monotonic() - started
+    """Build (cached) and load every app image through the lifecycle: the names and seconds per image and step."""
+    images = bc.env.images
+    built = {name: bc.env.timings.get(f"build {name}", 0.0) for name in images}
+    loaded = {name: bc.env.timings.get(f"load {name}", 0.0) for name in images}
     return images, built, loaded
 
 

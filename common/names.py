@@ -13,6 +13,8 @@ __all__ = [
     "FRONTEND",
     "FRONTEND_NODE_PORT",
     "GHERKIN_TIERS",
+    "MARKER_NAME",
+    "MARKER_NAMESPACE",
     "TIERS",
 ]
 
@@ -27,6 +29,10 @@ FRONTEND_NODE_PORT: Final = 30080
 
 DEFAULT_FRONTEND_URL: Final = f"http://127.0.0.1:{FRONTEND_NODE_PORT}"
 """Where users (and the suite) reach the app on a kind cluster."""
+
+MARKER_NAMESPACE: Final = "kube-system"
+MARKER_NAME: Final = f"{DEFAULT_CLUSTER}-marker"
+"""The ConfigMap the kit writes into a cluster it made (cluster name + token) and the safety check reads."""
 
 DATABASE: Final = "database"
 BACKEND: Final = "backend"

@@ -154,7 +154,9 @@ def ensure_cluster(
     cdir = c.cluster_dir(name)
     kubeconfig = cdir / "kubeconfig"
     config = cdir / "kind-config.yaml"
-    config.write_text(c.kind_config(c.ClusterSpec(name=name, fast_failover=fast_failover, host_port=host_port)))
+    wanted = c.kind_config(c.ClusterSpec(name=name, fast_failover=fast_failover, host_port=host_port))
+    before = config.read_text() if config.is_file() else None
+    config.write_text(wanted)
     token_file = cdir / "marker-token"
     created = False
     started = time.monotonic()
@@ -172,6 +174,12 @@ def ensure_cluster(
                 f"{tools.node_image} (made by someone else?). Delete it "
                 f"(`python -m kit down --name {name}`) or choose another name (--cluster-name)."
             )
+        if before is not None and before != wanted and token_file.exists():
+            # The kit's own cluster made from another config (port mappings, failover settings): those are fixed
+            # at creation, so it is replaced.
+            info(f"cluster {name} was created from another kind config: deleting it to create it anew")
+            delete_cluster(name)
+            return ensure_cluster(name, fast_failover=fast_failover, host_port=host_port)
         if image_id != tools.node_image_id and token_file.exists():
             # The kit's own cluster, kept from a run before the node image was rebuilt: replace it, or the suite
             # would test yesterday's Kubernetes.
@@ -283,16 +291,33 @@ def build_image(context_dir: Path, repository: str) -> str:
     return tag
 
 
+def _nodes_without(image: str, nodes: list[str]) -> list[str]:
+    """The node containers whose containerd does not hold this image yet (a kept cluster keeps its images)."""
+    missing = []
+    for node in nodes:
+        probe = d.docker("exec", node, "crictl", "inspecti", "-q", image, check=False)
+        if probe.returncode != 0:
+            missing.append(node)
+    return missing
+
+
 def load_image(info_: ClusterInfo, image: str) -> None:
-    """Load a local image into every node of the cluster (`kind load docker-image`)."""
+    """Load a local image into the nodes of the cluster that lack it (`kind load docker-image --nodes`)."""
     if d.docker("image", "inspect", image, check=False).returncode != 0:
-        raise d.ImageLoadError(f"image {image!r} is not in the local Docker engine: build it or check the name")
+        raise ValueError(f"image {image!r} is not in the local Docker engine: build it or check the name")
     tools = ensure_tools()
-    with phase(f"kind load {image}"):
-        try:
-            c.run_kind(tools.kind, "load", "docker-image", image, f"--name={info_.name}", timeout=900)
-        except c.KindError as exc:
-            raise d.ImageLoadError(f"loading {image} into cluster {info_.name} failed: {exc}") from exc
+    nodes = [n for names in c.node_containers(info_.name).values() for n in names]
+    missing = _nodes_without(image, nodes) if nodes else []
+    if nodes and not missing:
+        info(f"image {image} already on every node of {info_.name}")
+        return
+    with phase(f"kind load {image} into {', '.join(missing) or 'every node'}"):
+        subprocess.run(
+            [str(tools.kind), "load", "docker-image", image, f"--name={info_.name}"]
+            + ([f"--nodes={','.join(missing)}"] if missing else []),
+            check=True,
+            capture_output=True,
+        )
 
 
 def node_containers(name: str = DEFAULT_CLUSTER) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
-from common.names import DATABASE
+from common.names import DATABASE, MARKER_NAME, MARKER_NAMESPACE
 from support.adapters import HttpAnswer, HttpCall, Sender
 from support.profile import Profile, SqlReconciliation, SqlValue, Tier, reference_profile
 from support.safety import TargetFacts
@@ -35,8 +35,6 @@ __all__ = [
     "render_manifests",
 ]
 
-MARKER_NAMESPACE = "kube-system"
-MARKER_NAME = "todo-e2e-marker"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
 
 

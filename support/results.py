@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from common.errors import InfrastructureError
-
+from common.stats import summarize
 from record.model import (
     Availability,
     Budget,
@@ -50,7 +50,6 @@ from support.redaction import (
     secret_variants,
     slug,
 )
-from support.traffic import summarize
 
 __all__ = [
     "ENV_RESULTS_ROOT",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chaos.todo_chaos import actions, probes
 from common import names
 from kit import cluster as kit_cluster
-from support import chaos
+from support import chaos, cluster
 from support.profile import reference_profile
 
 
@@ -25,3 +25,4 @@ def test_one_cluster_name_and_port() -> None:
     assert (chaos.SUITE_CLUSTER, chaos.SUITE_CONTEXT) == (names.DEFAULT_CLUSTER, names.DEFAULT_CONTEXT)
     assert actions.DEFAULT_BASE_URL == probes.DEFAULT_BASE_URL == names.DEFAULT_FRONTEND_URL
     assert names.DEFAULT_FRONTEND_URL.endswith(f":{names.FRONTEND_NODE_PORT}")
+    assert kit_cluster.MARKER == (cluster.MARKER_NAMESPACE, cluster.MARKER_NAME) == ("kube-system", "todo-e2e-marker")

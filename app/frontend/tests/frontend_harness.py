@@ -22,6 +22,8 @@ ENTRYPOINT = FRONTEND_DIR / "frontend-entrypoint.sh"
 TEMPLATE = FRONTEND_DIR / "nginx.conf.template"
 STATIC = FRONTEND_DIR / "static"
 NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+# nginx logs a request just after answering it; this bounds how long a test waits for the line.
+LOG_BUDGET = 5.0
 
 
 def entrypoint_env(run_dir: Path, server_uri: str | None, port: int = 8080) -> dict[str, str]:
@@ -62,9 +64,26 @@ class Frontend:
     _stopped: bool = field(default=False)
 
     def access_log(self) -> list[dict[str, Any]]:
-        """Return the JSON access-log lines written to stdout so far."""
-        lines = self.stdout_path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
+        """Return the complete JSON access-log lines written to stdout so far."""
+        # A line without its newline is still being written; it is read on a later call.
+        complete = self.stdout_path.read_text().rpartition("\n")[0]
+        return [json.loads(line) for line in complete.splitlines() if line.startswith("{")]
+
+    def logged(
+        self, what: str, select: Callable[[dict[str, Any]], bool], count: int, timeout: float = LOG_BUDGET
+    ) -> list[dict[str, Any]]:
+        """The access-log entries `select` picks, once at least `count` are written (bounded wait).
+
+        nginx writes a request's log line in its log phase, after the response has gone out, so a client can
+        read its answer before the line exists: reading the log right after the last request is a race.
+        """
+        return wait_for(
+            lambda: [entry for entry in self.access_log() if select(entry)],
+            what=f"{count} access-log line(s) for {what} in {self.stdout_path}",
+            timeout=timeout,
+            interval=0.05,
+            done=lambda entries: len(entries) >= count,
+        )
 
     def error_log(self) -> str:
         """Return what nginx wrote to stderr so far."""
