@@ -14,15 +14,18 @@ from typing import Any
 
 import pytest
 
-from common.names import DEFAULT_CLUSTER, DEFAULT_FRONTEND_URL
-from lifecycle.env import Environment, Options, OptionsError, Target
+from common.names import DEFAULT_CLUSTER
+from lifecycle.env import Environment, Options, OptionsError, Target, profile_digest
 from lifecycle.scope import CATALOGUE, catalogue_part, scope_of
 from report import render
-from support.app import Owner, TodoApp
+from support.adapters import WorkloadAdapter
+from support.app import Owner
+from support.applicability import NEEDS_PREFIX, marker_descriptions, not_applicable_reason
 from support.chaos import ChaosHandle
 from support.cluster import ClusterHandle
 from support.evidence import collect
 from support.faults import FaultInjector, FaultLog, NodeGuard
+from support.profile import REFERENCE_PROFILE, Profile
 from support.results import Results, classify, host_environment, is_blocking
 from support.safety import SafetyPolicy
 from support.victims import resolve_seed_with_source
@@ -54,7 +57,11 @@ MARKERS = {
     "durability": "feature: no acknowledged write is lost",
     "availability": "feature: availability under faults",
     "experiments": "feature: chaostoolkit experiments run from the suite",
+    # One needs_<promise> tag per promise a target profile can make (support.applicability, docs/profiles.md).
+    **marker_descriptions(),
 }
+# A skip whose reason starts so is recorded as not applicable (the profile does not make a promise), not skipped.
+NOT_APPLICABLE = "not applicable:"
 
 _STASH_RUN = pytest.StashKey["RunState"]()
 _STASH_SCENARIO = pytest.StashKey["ScenarioState"]()
@@ -69,6 +76,8 @@ class RunState:
     collected: list[str] = field(default_factory=list)
     deselected: list[str] = field(default_factory=list)
     interrupted: bool = False
+    profile: Profile | None = None
+    seed: tuple[int, str] | None = None
 
 
 @dataclass
@@ -90,10 +99,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # --cluster-name, --keep-cluster and --kubeconfig come from the pytest-kind plugin and keep its meaning.
     group = parser.getgroup("todo-e2e", "to-do acceptance suite")
     group.addoption(
+        "--profile",
+        default=REFERENCE_PROFILE,
+        type=Path,
+        help="target profile: names, wiring, API and promises of the system under test (default: the reference app)",
+    )
+    group.addoption(
         "--manifests",
         default=None,
         type=Path,
-        help="kustomize directory to deploy (default: the kind overlay; in staging mode nothing unless given)",
+        help="kustomize directory to deploy (default: the profile's manifests; in staging mode nothing unless given)",
     )
     group.addoption("--backend-image", default=None, help="use this back-end image instead of building one")
     group.addoption("--frontend-image", default=None, help="use this front-end image instead of building one")
@@ -106,7 +121,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="staging mode: use this context of --kubeconfig, no kind cluster; pod faults only",
     )
     group.addoption(
-        "--frontend-url", default=DEFAULT_FRONTEND_URL, help="front end as users reach it (loopback or private)"
+        "--frontend-url",
+        default=None,
+        help="front end as users reach it (loopback or private; default: the profile's access.frontend_url)",
     )
     group.addoption("--results-dir", default=None, type=Path, help="parent folder of the run's results folder")
     group.addoption("--deploy-timeout", default=300.0, type=float, help="seconds for all tiers to become Ready")
@@ -124,15 +141,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STASH_RUN] = RunState()
 
 
+def _seed(config: pytest.Config) -> tuple[int, str]:
+    """The run's seed and its source, resolved once: a random one must be the one printed and the one used."""
+    run = config.stash[_STASH_RUN]
+    if run.seed is None:
+        run.seed = resolve_seed_with_source(config.getoption("--seed"), os.environ)
+    return run.seed
+
+
 def _options(config: pytest.Config) -> Options:
     """The validated run options (a bad value is a usage error, before anything is created)."""
     name = str(config.getoption("--cluster-name", default=None) or "")
     kubeconfig = config.getoption("--kubeconfig", default=None)
-    seed, _ = resolve_seed_with_source(config.getoption("--seed"), os.environ)
+    seed, _ = _seed(config)
     images = {
-        "todo-backend": config.getoption("--backend-image"),
-        "todo-frontend": config.getoption("--frontend-image"),
-        "todo-mysql": config.getoption("--database-image"),
+        "backend": config.getoption("--backend-image"),
+        "frontend": config.getoption("--frontend-image"),
+        "database": config.getoption("--database-image"),
     }
     return Options(
         cluster_name=DEFAULT_CLUSTER if name in ("", PYTEST_KIND_DEFAULT) else name,
@@ -143,6 +168,7 @@ def _options(config: pytest.Config) -> Options:
         staging_context=config.getoption("--existing-context"),
         kubeconfig=Path(kubeconfig) if kubeconfig else None,
         frontend_url=config.getoption("--frontend-url"),
+        profile=config.getoption("--profile"),
         deploy_timeout=float(config.getoption("--deploy-timeout")),
     )
 
@@ -154,8 +180,14 @@ def _is_e2e(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark e2e tests `cluster`, remember the catalogue, skip kind-only scenarios in staging, saying why."""
+    """Mark e2e tests `cluster`, remember the catalogue, skip kind-only scenarios in staging and scenarios whose
+    @needs_<promise> tags the profile does not make (not applicable), saying why."""
     run = config.stash[_STASH_RUN]
+    if any(_is_e2e(item) for item in items):
+        try:
+            run.profile = _options(config).target_profile()
+        except OptionsError as exc:
+            raise pytest.UsageError(str(exc)) from exc
     staging = config.getoption("--existing-context")
     skip_kind = pytest.mark.skip(
         reason="kind-only: needs the suite's own kind cluster (node faults stop its node containers, mysqld "
@@ -167,6 +199,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.cluster)
             if staging and item.get_closest_marker("kind_only"):
                 item.add_marker(skip_kind)
+            assert run.profile is not None
+            needs = [m.name for m in item.iter_markers() if m.name.startswith(NEEDS_PREFIX)]
+            reason = not_applicable_reason(run.profile, needs)
+            if reason is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
         if catalogue_part(REPO_ROOT, Path(str(item.fspath))) is not None:
             run.collected.append(item.nodeid)
 
@@ -194,7 +231,7 @@ def _results(config: pytest.Config) -> Results:
     if run.results is None:
         res = Results(root=config.getoption("--results-dir"))
         res.accept_partial = bool(config.getoption("--accept-partial"))
-        opts_seed, source = resolve_seed_with_source(config.getoption("--seed"), os.environ)
+        opts_seed, source = _seed(config)
         res.set_environment(
             {
                 **host_environment(REPO_ROOT),
@@ -205,6 +242,12 @@ def _results(config: pytest.Config) -> Results:
                 "selection": {"markexpr": config.option.markexpr, "keyword": config.option.keyword},
             }
         )
+        if run.profile is not None:
+            # Recorded even when no scenario applies (and the Environment, which also records it, is never made).
+            path = _options(config).profile_path()
+            res.set_environment(
+                {"profile": run.profile.name, "profile_path": str(path), "profile_sha256": profile_digest(path)}
+            )
         run.results = res
         _say(config, f"results folder: {res.path}")
         _say(config, f"seed: {opts_seed} (from {source}; replay with --seed {opts_seed})")
@@ -315,6 +358,8 @@ def pytest_runtest_makereport(
     res = _results(item.config)
     outcome = "passed" if report.passed else "skipped" if report.skipped else "failed"
     reason = _skip_reason(report) if report.skipped else None
+    if reason is not None and reason.startswith(NOT_APPLICABLE):
+        outcome = "not_applicable"
     if part != "scenarios":
         detail = reason or (str(exc).splitlines()[0][:500] if exc is not None else "")
         res.record_check(CATALOGUE[part].kind, item.name, outcome, detail, report.duration)  # type: ignore[arg-type]
@@ -420,6 +465,12 @@ def target(environment: Environment) -> Target:
 
 
 @pytest.fixture(scope="session")
+def frontend_url(environment: Environment) -> str:
+    """The front end as users reach it (the profile's access.frontend_url, or --frontend-url, or the kind port)."""
+    return environment.target.frontend_url
+
+
+@pytest.fixture(scope="session")
 def images(environment: Environment) -> dict[str, str]:
     """Image per kustomize name: given by option, else built from app/ and loaded into the kind cluster."""
     return environment.images
@@ -438,8 +489,8 @@ def deployed(environment: Environment) -> ClusterHandle:
 
 
 @pytest.fixture(scope="session")
-def app(environment: Environment) -> TodoApp:
-    """The to-do client, through the front end as users reach it."""
+def app(environment: Environment) -> WorkloadAdapter:
+    """The profile's workload adapter, reaching the API as users do."""
     return environment.app
 
 
@@ -486,6 +537,6 @@ def fault_log(request: pytest.FixtureRequest, results: Results, node_guard: Node
 
 
 @pytest.fixture
-def owner(deployed: ClusterHandle, app: TodoApp) -> Owner:
+def owner(deployed: ClusterHandle, app: WorkloadAdapter) -> Owner:
     """A fresh user per scenario (unique name), so scenarios never depend on each other's data."""
     return Owner(name="Alice", tag=f"Alice-{uuid.uuid4().hex[:8]}", app=app)

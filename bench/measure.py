@@ -17,11 +17,10 @@ from bench import deploy
 from common.names import BACKEND, DATABASE, FRONTEND
 from kit import api as kit
 from kit.pins import cache_dir
-from lifecycle.env import APP_IMAGES, Environment, Options
-from support.app import TodoApp
+from lifecycle.env import Environment, Options
+from support.adapters import WorkloadAdapter
 from support.cluster import ClusterHandle
 from support.conditions import (
-    EXPECTED_REPLICAS,
     all_tiers_ready,
     app_serving,
     node_ready,
@@ -34,7 +33,6 @@ from support.results import Results
 from support.waits import all_of, until
 
 __all__ = [
-    "APP_IMAGES",
     "BenchCluster",
     "availability_pod_kill",
     "build_and_load",
@@ -81,7 +79,7 @@ class BenchCluster:
     env: Environment
     info: kit.ClusterInfo
     cluster: ClusterHandle
-    app: TodoApp
+    app: WorkloadAdapter
     guard: NodeGuard
     faults: FaultInjector
 
@@ -111,8 +109,8 @@ def open_cluster(name: str, *, fast_failover: bool, host_port: int, seed: int) -
 def build_and_load(bc: BenchCluster) -> tuple[dict[str, str], dict[str, float], dict[str, float]]:
     """Build (cached) and load every app image through the lifecycle: the names and seconds per image and step."""
     images = bc.env.images
-    built = {name: bc.env.timings.get(f"build {name}", 0.0) for name in APP_IMAGES}
-    loaded = {name: bc.env.timings.get(f"load {name}", 0.0) for name in APP_IMAGES}
+    built = {name: bc.env.timings.get(f"build {name}", 0.0) for name in images}
+    loaded = {name: bc.env.timings.get(f"load {name}", 0.0) for name in images}
     return images, built, loaded
 
 
@@ -209,7 +207,9 @@ def availability_pod_kill(bc: BenchCluster, grace_seconds: int | None, budget: f
         time.sleep(1.0)  # a few samples before the fault show the reader itself works
         fault = log.add(bc.faults.kill_pod(BACKEND, grace_seconds=grace_seconds))
         took = measure_recovery(
-            fault, recovered(bc.cluster, bc.app, BACKEND, EXPECTED_REPLICAS[BACKEND], fault.old_uids), budget
+            fault,
+            recovered(bc.cluster, bc.app, BACKEND, bc.cluster.profile.expected_replicas[BACKEND], fault.old_uids),
+            budget,
         )
         record = _closed(log)
     finally:
@@ -227,7 +227,9 @@ def pod_recoveries(bc: BenchCluster, tier: str, kills: int, budget: float, took:
         fault = bc.faults.kill_pod(tier, grace_seconds=0)
         took.append(
             measure_recovery(
-                fault, recovered(bc.cluster, bc.app, tier, EXPECTED_REPLICAS[tier], fault.old_uids), budget
+                fault,
+                recovered(bc.cluster, bc.app, tier, bc.cluster.profile.expected_replicas[tier], fault.old_uids),
+                budget,
             )
         )
         say(f"{tier} pod kill {i + 1}/{kills}: recovered and serving in {took[-1]:.2f} s ({fault.detail})")

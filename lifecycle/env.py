@@ -20,12 +20,13 @@ import yaml
 
 from common.docker import DockerCli as Docker
 from common.errors import DockerError
-from common.names import DEFAULT_CLUSTER, DEFAULT_FRONTEND_URL, FRONTEND_NODE_PORT
-from support.app import TodoApp
+from common.names import DEFAULT_CLUSTER, FRONTEND_NODE_PORT
+from support.adapters import GraphQLAdapter, RestAdapter, adapter_for
 from support.chaos import ChaosHandle
 from support.cluster import ClusterHandle
 from support.diagnose import DeploymentNotReady, explain_not_ready
 from support.faults import DockerCli, FaultInjector, NodeGuard
+from support.profile import REFERENCE_PROFILE, Profile, ProfileError, load_profile, resolve_builder
 from support.results import Results
 from support.safety import SafetyPolicy
 from support.victims import Victims
@@ -33,12 +34,9 @@ from support.victims import Victims
 if TYPE_CHECKING:
     from kit.api import ClusterInfo
 
-__all__ = ["APP_IMAGES", "Environment", "Options", "OptionsError", "Target"]
+__all__ = ["Environment", "Options", "OptionsError", "Target", "profile_digest"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# Kustomize image name -> the folder it is built from (the reference app).
-APP_IMAGES: dict[str, str] = {"todo-backend": "app/backend", "todo-frontend": "app/frontend", "todo-mysql": "app/mysql"}
-DEFAULT_MANIFESTS = "manifests/overlays/kind"
 
 
 MANIFESTS_ANNOTATION = "todo-e2e.dev/manifests-sha256"
@@ -57,18 +55,24 @@ class OptionsError(ValueError):
     """A command-line option names something that does not exist or does not fit; the message says what to do."""
 
 
+def profile_digest(path: Path) -> str:
+    """The sha256 of the profile file as read (recorded with the results, so a run names exactly what it used)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Options:
     """The run's settings, validated once, before anything is created or applied."""
 
     cluster_name: str = DEFAULT_CLUSTER
     keep_cluster: bool = False
-    manifests: Path | None = None  # None: the kind overlay in kind mode; nothing is applied in staging mode
-    images: dict[str, str] = field(default_factory=dict)  # explicit overrides by kustomize name
+    manifests: Path | None = None  # None: the profile's manifests in kind mode; nothing is applied in staging mode
+    images: dict[str, str] = field(default_factory=dict)  # explicit image overrides by tier (database, backend, ...)
+    profile: Path = REFERENCE_PROFILE
     seed: int = 0
     staging_context: str | None = None
     kubeconfig: Path | None = None
-    frontend_url: str = DEFAULT_FRONTEND_URL
+    frontend_url: str | None = None  # None: the profile's access.frontend_url
     deploy_timeout: float = 300.0
     fast_failover: bool = True  # the kind cluster's node-failure detection settings (the benchmark compares)
 
@@ -77,23 +81,43 @@ class Options:
         """Whether the run targets an existing cluster instead of the suite's kind cluster."""
         return self.staging_context is not None
 
-    def manifests_dir(self) -> Path | None:
+    def profile_path(self) -> Path:
+        """The profile file (relative paths are taken from the repository root when not found from here)."""
+        if self.profile.is_absolute() or self.profile.exists():
+            return self.profile
+        return REPO_ROOT / self.profile
+
+    def target_profile(self) -> Profile:
+        """The validated profile; a bad one is an OptionsError naming the file and every wrong field."""
+        try:
+            return load_profile(self.profile_path())
+        except ProfileError as exc:
+            raise OptionsError(f"--profile: {exc}") from None
+
+    def manifests_dir(self, profile: Profile | None = None) -> Path | None:
         """The kustomize directory to apply, or None when nothing is to be applied (staging without one)."""
         if self.manifests is None:
-            return None if self.staging else REPO_ROOT / DEFAULT_MANIFESTS
+            if self.staging:
+                return None
+            return REPO_ROOT / (profile or self.target_profile()).manifests
         return self.manifests if self.manifests.is_absolute() else REPO_ROOT / self.manifests
 
     def validate(self) -> None:
         """Refuse options that cannot work, naming the option and the fix; creates nothing."""
-        folder = self.manifests_dir()
+        profile = self.target_profile()
+        folder = self.manifests_dir(profile)
         if folder is not None:
             if not folder.is_dir():
                 raise OptionsError(f"--manifests {folder}: no such directory (give a kustomize base or overlay)")
             if not any((folder / n).is_file() for n in ("kustomization.yaml", "kustomization.yml", "Kustomization")):
                 raise OptionsError(f"--manifests {folder}: no kustomization.yaml there (give a kustomize directory)")
-        unknown = sorted(set(self.images) - set(APP_IMAGES))
+        tiers = {spec.tier for spec in profile.images.values()}
+        unknown = sorted(set(self.images) - tiers)
         if unknown:
-            raise OptionsError(f"unknown image name(s) {unknown}: known are {sorted(APP_IMAGES)}")
+            raise OptionsError(
+                f"image override(s) for tier(s) {unknown}: profile {profile.name!r} ({self.profile_path()}) "
+                f"builds images for {sorted(tiers) or 'no tier'}"
+            )
         if self.staging:
             if self.kubeconfig is None:
                 raise OptionsError("--existing-context needs --kubeconfig FILE (the default kubeconfig is never used)")
@@ -121,6 +145,11 @@ class Environment:
         """Validate the options first: a wrong directory or image name fails before anything is created."""
         options.validate()
         self.options = options
+        self.profile = options.target_profile()
+        path = options.profile_path()
+        results.set_environment(
+            {"profile": self.profile.name, "profile_path": str(path), "profile_sha256": profile_digest(path)}
+        )
         self.results = results
         self.say = say
         self._stack = contextlib.ExitStack()
@@ -128,7 +157,7 @@ class Environment:
         self._images: dict[str, str] | None = None
         self._cluster: ClusterHandle | None = None
         self._deployed = False
-        self._app: TodoApp | None = None
+        self._app: RestAdapter | GraphQLAdapter | None = None
         self._guard: NodeGuard | None = None
         self._guard_made = False
         self._faults: FaultInjector | None = None
@@ -150,10 +179,11 @@ class Environment:
     def _make_target(self) -> Target:
         """Create or find the target cluster and register its teardown."""
         o = self.options
+        frontend_url = o.frontend_url or self.profile.access.frontend_url
         if o.staging:
             assert o.kubeconfig is not None and o.staging_context is not None  # validated
             return Target(
-                o.kubeconfig, o.staging_context, os.environ.get("KUBECTL", "kubectl"), o.frontend_url, None, None
+                o.kubeconfig, o.staging_context, os.environ.get("KUBECTL", "kubectl"), frontend_url, None, None
             )
         from kit import api as kit
 
@@ -161,7 +191,7 @@ class Environment:
         try:
             tools = kit.ensure_tools()
             # The front end's URL names the host port the kind config maps to the NodePort (30080 by default).
-            port = urlsplit(o.frontend_url).port or FRONTEND_NODE_PORT
+            port = urlsplit(frontend_url).port or FRONTEND_NODE_PORT
             info = kit.ensure_cluster(name=o.cluster_name, host_port=port, fast_failover=o.fast_failover)
         except Exception as exc:
             self.results.record_infrastructure_failure("cluster creation", type(exc).__name__, str(exc))
@@ -185,7 +215,7 @@ class Environment:
             Path(info.kubeconfig),
             info.context,
             str(tools.kubectl),
-            info.frontend_url or o.frontend_url,
+            info.frontend_url or frontend_url,
             info.name,
             (info.name, info.marker_token),
             info,
@@ -217,21 +247,18 @@ class Environment:
         return self._images
 
     def _make_images(self) -> dict[str, str]:
-        """Build and load the app images (kind mode) or take the explicit ones (staging)."""
-        chosen = dict(self.options.images)
+        """Build and load the profile's images (kind mode) or take the explicit ones (staging)."""
+        by_tier: dict[str, str] = {spec.tier: name for name, spec in self.profile.images.items()}
+        chosen = {by_tier[tier]: image for tier, image in self.options.images.items()}
         info = self.target.info
         if info is not None:
             from kit import api as kit
 
             try:
-                for name, folder in APP_IMAGES.items():
-                    if name not in chosen:
-                        started = time.monotonic()
-                        chosen[name] = kit.build_image(REPO_ROOT / folder, name)
-                        self.timings[f"build {name}"] = time.monotonic() - started
-                        self.say(f"image {chosen[name]} built in {self.timings[f'build {name}']:.1f} s")
+                self._build_images(chosen, lambda folder, name: kit.build_image(REPO_ROOT / folder, name))
+                for name, image in chosen.items():
                     started = time.monotonic()
-                    kit.load_image(info, chosen[name])
+                    kit.load_image(info, image)
                     self.timings[f"load {name}"] = time.monotonic() - started
             except Exception as exc:
                 self.results.record_infrastructure_failure("image build/load", type(exc).__name__, str(exc))
@@ -246,13 +273,42 @@ class Environment:
         self.results.set_environment({"images": dict(chosen), "image_ids": ids})
         return chosen
 
+    def _build_images(self, chosen: dict[str, str], build: Callable[[str, str], str]) -> None:
+        """Fill in every profile image not given by option: from its folder, or once per builder callable."""
+        builders: dict[str, list[str]] = {}
+        for name, spec in self.profile.images.items():
+            if name in chosen:
+                continue
+            started = time.monotonic()
+            if spec.context is not None:
+                chosen[name] = build(spec.context, name)
+                self.timings[f"build {name}"] = time.monotonic() - started
+                self.say(f"image {chosen[name]} built in {self.timings[f'build {name}']:.1f} s")
+            elif spec.builder is not None:
+                builders.setdefault(spec.builder, []).append(name)
+        for builder, names in builders.items():
+            # A builder builds every image it is named for in one go: list of kustomize names -> name -> image.
+            started = time.monotonic()
+            built = resolve_builder(builder)(names)
+            missing = sorted(set(names) - set(built))
+            if missing:
+                raise RuntimeError(f"image builder {builder} returned no image for {missing}")
+            chosen.update({name: str(built[name]) for name in names})
+            took = time.monotonic() - started
+            self.say(f"images {', '.join(chosen[n] for n in names)} built by {builder} in {took:.1f} s")
+
     @property
     def cluster(self) -> ClusterHandle:
         """The cluster handle (explicit kubeconfig and context)."""
         if self._cluster is None:
             t = self.target
             self._cluster = ClusterHandle(
-                t.kubeconfig, t.context, kubectl=t.kubectl, marker=t.marker, kind_cluster=t.kind_cluster
+                t.kubeconfig,
+                t.context,
+                kubectl=t.kubectl,
+                marker=t.marker,
+                kind_cluster=t.kind_cluster,
+                profile=self.profile,
             )
         return self._cluster
 
@@ -276,7 +332,7 @@ class Environment:
         cluster = self.cluster
         # Nothing is applied to a cluster the suite may not touch.
         check(cluster.facts(), self.safety_policy(), "pod")
-        folder = self.options.manifests_dir()
+        folder = self.options.manifests_dir(self.profile)
         started = time.monotonic()
         if folder is not None:
             rendered = cluster.render(folder, self.images)
@@ -307,10 +363,11 @@ class Environment:
             self.results.add_secret_values(cluster.secret_data(name).values())
 
     @property
-    def app(self) -> TodoApp:
-        """The to-do client, through the front end as users reach it."""
+    def app(self) -> RestAdapter | GraphQLAdapter:
+        """The profile's workload adapter, reaching the API where the profile says (through the front end)."""
         if self._app is None:
-            self._app = TodoApp(self.target.frontend_url, timeout=5.0)
+            # The front end may answer elsewhere than the profile says (--frontend-url, the kind host port).
+            self._app = adapter_for(self.profile.with_frontend_url(self.target.frontend_url), timeout=5.0)
             self._stack.callback(self._app.close)
         return self._app
 
@@ -355,5 +412,7 @@ class Environment:
                 self.results.path,
                 facts=self.cluster.facts,
                 allowed_context=t.context if self.options.staging else None,
+                profile=self.profile,
+                profile_path=self.options.profile_path(),
             )
         return self._chaos

@@ -61,7 +61,9 @@ def scope_of(
     for s in scenario_list:
         if s.outcome in ("skipped", "not_applicable"):
             word = "not applicable" if s.outcome == "not_applicable" else "skipped"
-            not_run.append(f"{s.scenario}: {word}: {s.reason or 'no reason given'}")
+            # A not-applicable reason already starts with its word (support.applicability); say it once.
+            reason = (s.reason or "no reason given").removeprefix(f"{word}: ")
+            not_run.append(f"{s.scenario}: {word}: {reason}")
     for c in checks:
         if c.outcome == "skipped":
             not_run.append(f"{c.kind} check {c.name}: skipped: {c.detail or 'no reason given'}")

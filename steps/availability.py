@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then
 
-from support.app import TodoApp
+from support.adapters import WorkloadAdapter
 from support.budgets import enforce_window
 from support.faults import FaultLog
 from support.results import Results
@@ -18,10 +18,10 @@ READ_MAX_SECONDS = 600.0
 
 
 @given("a reader that keeps reading the to-do list through the front end")
-def _(app: TodoApp, fault_log: FaultLog) -> None:
+def _(app: WorkloadAdapter, fault_log: FaultLog) -> None:
     """Bounded concurrent background readers, stopped at the end of the scenario."""
     fault_log.start_readers(
-        app.probe,
+        app.sample,
         concurrency=READERS,
         interval=READ_INTERVAL_S,
         max_requests=READ_MAX_REQUESTS,

@@ -32,10 +32,10 @@ def browser_session(request: pytest.FixtureRequest, results: Results) -> Iterato
 
 
 @given(parsers.parse("{name} has the to-do page open in her browser"), target_fixture="page")
-def _(owner: Owner, browser_session: Browser, name: str) -> TodoPage:
-    """The front end's page, loaded."""
+def _(owner: Owner, browser_session: Browser, frontend_url: str, name: str) -> TodoPage:
+    """The front end's page, loaded (where users reach it: the API may be reached elsewhere)."""
     assert owner.name == name
-    page = TodoPage(browser_session, owner.app.base_url)
+    page = TodoPage(browser_session, frontend_url)
     page.open()
     return page
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, then, when
 
-from support.app import TodoApp
+from support.adapters import WorkloadAdapter
 from support.budgets import enforce_window, recovery_within, within
 from support.cluster import ClusterHandle
 from support.conditions import all_tiers_ready, app_serving, node_ready, serving_without_node
@@ -50,7 +50,7 @@ class Verdicts:
 
 
 @given("a writer that keeps adding uniquely named to-dos through the front end", target_fixture="writer_run")
-def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Results) -> WriterRun:
+def _(deployed: ClusterHandle, app: WorkloadAdapter, fault_log: FaultLog, results: Results) -> WriterRun:
     """A bounded background writer: creates, and completes or deletes some acknowledged to-dos, all recorded."""
     run_id = f"{results.run_id}-{uuid.uuid4().hex[:6]}"
     ledger = WriteLedger()
@@ -70,7 +70,9 @@ def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Resul
     return WriterRun(run_id, ledger, writer)
 
 
-def _recovery(deployed: ClusterHandle, app: TodoApp, fault_name: str, node: str, held_database: bool) -> Condition:
+def _recovery(
+    deployed: ClusterHandle, app: WorkloadAdapter, fault_name: str, node: str, held_database: bool
+) -> Condition:
     """What "recovered" means after each kind of fault."""
     if fault_name == "worker node started":
         return all_of(
@@ -88,7 +90,7 @@ def _recovery(deployed: ClusterHandle, app: TodoApp, fault_name: str, node: str,
 @when(parsers.parse("these faults happen one after another, each followed by recovery within {seconds:d} seconds:"))
 def _(
     deployed: ClusterHandle,
-    app: TodoApp,
+    app: WorkloadAdapter,
     faults: FaultInjector,
     fault_log: FaultLog,
     results: Results,
@@ -131,7 +133,7 @@ def _(writer_run: WriterRun, results: Results) -> None:
     "every write the app confirmed is stored, both as the app lists it and in the database itself",
     target_fixture="verdicts",
 )
-def _(deployed: ClusterHandle, app: TodoApp, results: Results, writer_run: WriterRun) -> Verdicts:
+def _(deployed: ClusterHandle, app: WorkloadAdapter, results: Results, writer_run: WriterRun) -> Verdicts:
     """No acknowledged write lost: checked through the API and with SQL in the database pod."""
     prefix = title_prefix(writer_run.run_id)
     listed = {t.title: t.completed for t in app.list() if t.title.startswith(prefix)}

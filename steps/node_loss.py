@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
-from support.app import TodoApp
+from support.adapters import WorkloadAdapter
 from support.budgets import recovery_within
 from support.cluster import ClusterHandle
 from support.conditions import all_tiers_ready, app_serving, node_ready, replicas_ready, serving_without_node
@@ -40,7 +40,7 @@ def _(deployed: ClusterHandle, fault_log: FaultLog, results: Results, seconds: i
 
 
 @then(parsers.parse("the back end and the front end serve from the remaining nodes within {seconds:d} seconds"))
-def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Results, seconds: int) -> None:
+def _(deployed: ClusterHandle, app: WorkloadAdapter, fault_log: FaultLog, results: Results, seconds: int) -> None:
     """Replicas rescheduled off the lost node, Ready, and serving, within the budget from the fault."""
     node = fault_log.last_node(*NODE_DOWN)
     fault = next(f for f in reversed(fault_log.injected) if f.targets == [node] and f.name in NODE_DOWN)
@@ -58,14 +58,16 @@ def _(deployed: ClusterHandle, fault_log: FaultLog, results: Results, seconds: i
 
 
 @then(parsers.parse("every tier runs its desired number of ready replicas within {seconds:d} seconds"))
-def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Results, seconds: int) -> None:
-    """Database 1, back end 2, front end 2, Ready, and the app serving, within the budget from the last fault."""
+def _(deployed: ClusterHandle, app: WorkloadAdapter, fault_log: FaultLog, results: Results, seconds: int) -> None:
+    """Every tier at its profile's Ready replicas and the app serving, within the budget from the last fault."""
     condition = all_of("desired state and serving", all_tiers_ready(deployed), app_serving(app))
     recovery_within(results, fault_log.last, condition, float(seconds), "all tiers", f"desired state in {seconds} s")
 
 
 @then(parsers.re(r"the database is back to (?P<count>\d+) ready replicas? within (?P<seconds>\d+) seconds"))
-def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Results, count: str, seconds: str) -> None:
+def _(
+    deployed: ClusterHandle, app: WorkloadAdapter, fault_log: FaultLog, results: Results, count: str, seconds: str
+) -> None:
     """The database Ready again (its volume lives on the node that came back) and the app serving."""
     fault = fault_log.last
     condition = all_of("database back and serving", replicas_ready(deployed, "database", int(count)), app_serving(app))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
 
-from support.app import TodoApp
+from support.adapters import WorkloadAdapter
 from support.budgets import recovery_within
 from support.cluster import ClusterHandle
 from support.conditions import app_serving, old_pods_gone, recovered, restarted
@@ -32,7 +32,7 @@ def _(faults: FaultInjector, fault_log: FaultLog, phrase: str) -> None:
 )
 def _(
     deployed: ClusterHandle,
-    app: TodoApp,
+    app: WorkloadAdapter,
     fault_log: FaultLog,
     results: Results,
     tier: str,
@@ -49,7 +49,7 @@ def _(
 
 
 @then(parsers.parse("the database server is restarted in its pod and ready within {seconds:d} seconds"))
-def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Results, seconds: int) -> None:
+def _(deployed: ClusterHandle, app: WorkloadAdapter, fault_log: FaultLog, results: Results, seconds: int) -> None:
     """The same pod's container restarted (restart count grew), Ready, and the app serves again."""
     fault = fault_log.last
     condition = all_of(

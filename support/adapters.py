@@ -61,6 +61,11 @@ class HttpAnswer:
     body: Any
     text: str = ""
 
+    @property
+    def detail(self) -> str:
+        """The JSON error's `detail`, or '' when there is none."""
+        return str(self.body.get("detail", "")) if isinstance(self.body, dict) else ""
+
 
 class Sender(Protocol):
     """Sends one call; fresh=True asks for a new connection (so a load balancer may pick another replica)."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 import builtins
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 
 from support.ledger import ChangeKind, Outcome, classify_change, classify_exception, classify_status
+
+if TYPE_CHECKING:
+    from support.adapters import WorkloadAdapter
 
 __all__ = ["AppError", "Info", "Owner", "RawResponse", "Todo", "TodoApp", "check_address"]
 
@@ -203,6 +206,10 @@ class TodoApp:
             return response.status, f"200 but not the to-do list: {problem}; body {response.text[:120]!r}"
         return response.status, None
 
+    def sample(self) -> tuple[int | None, str | None]:
+        """The workload adapters' name for probe() (support.conditions reads either client through it)."""
+        return self.probe()
+
     def write(self, title: str) -> tuple[int | None, str | None, Outcome]:
         """One create for the ledger: (status, error, outcome), classified by the ledger's own rules."""
         try:
@@ -243,7 +250,7 @@ class Owner:
 
     name: str
     tag: str
-    app: TodoApp
+    app: WorkloadAdapter
 
     def title(self, text: str) -> str:
         """The stored title of one of her to-dos."""

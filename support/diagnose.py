@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from support.cluster import DEPLOYMENTS, ClusterHandle, PodInfo
+from common.names import TIERS
+from support.cluster import ClusterHandle, PodInfo
 
 __all__ = ["DeploymentNotReady", "TierProblem", "explain_not_ready", "last_pod_message", "pod_state"]
 
@@ -72,7 +73,7 @@ def explain_not_ready(cluster: ClusterHandle) -> list[TierProblem]:
         events = cluster.events(limit=400)
     except Exception as exc:  # evidence must not hide the failure it explains
         events = [f"(events unavailable: {exc})"]
-    for tier in DEPLOYMENTS:
+    for tier in TIERS:
         try:
             status = cluster.deployment(tier)
             pods = cluster.pods(tier)

@@ -41,12 +41,14 @@ NodeState = Literal["stopped", "paused"]
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 KIND_ROLE_LABEL = "io.x-k8s.kind.role"
 
-# Prints the pid (in the namespace it runs in) of mariadbd/mysqld, found by /proc scan so no procps is needed.
-# With $1 set, only a process whose cgroup names that container id qualifies (used from the node container).
+# Prints the pid (in the namespace it runs in) of the database server, found by /proc scan so no procps is needed.
+# With $1 set, only a process whose cgroup names that container id qualifies (used from the node container); $2 is
+# the space-separated process names (the profile's tiers.database.server_processes; default mariadbd and mysqld).
 find_mysqld_script = r"""
+names=${2:-mariadbd mysqld}
 for d in /proc/[0-9]*; do
   c=$(cat "$d/comm" 2>/dev/null) || continue
-  case "$c" in mariadbd|mysqld) ;; *) continue ;; esac
+  case " $names " in *" $c "*) ;; *) continue ;; esac
   if [ -n "$1" ] && ! grep -q "$1" "$d/cgroup" 2>/dev/null; then continue; fi
   echo "${d#/proc/}"
 done
@@ -264,11 +266,16 @@ class FaultInjector:
         """SIGKILL the database server process inside its container (the pod itself stays)."""
         self._check("pod")
         pod = self._ready(DATABASE)[0]
-        container, container_id = next(iter(pod.container_ids.items()))
-        found = self.cluster.exec(pod.name, ["sh", "-c", find_mysqld_script, "find"], container=container)
+        database = self.cluster.profile.tiers.database
+        container = database.container
+        container_id = pod.container_ids.get(container, "")
+        if not container_id:
+            raise RuntimeError(f"pod {pod.name} has no running container {container!r}: {sorted(pod.container_ids)}")
+        names = " ".join(database.server_processes)
+        found = self.cluster.exec(pod.name, ["sh", "-c", find_mysqld_script, "find", "", names], container=container)
         pids = found.stdout.split()
         if not pids:
-            raise RuntimeError(f"no mariadbd/mysqld process in pod {pod.name}: {found.stderr.strip()[:300]}")
+            raise RuntimeError(f"no {names} process in pod {pod.name}: {found.stderr.strip()[:300]}")
         fault = Fault(
             "mysqld killed with SIGKILL",
             DATABASE,
@@ -296,7 +303,7 @@ class FaultInjector:
         node = pod.node
         self.guard.verify_worker(node)
         short_id = container_id.split("://", 1)[-1]
-        out = self.guard.docker.run("exec", node, "sh", "-c", find_mysqld_script, "find", short_id)
+        out = self.guard.docker.run("exec", node, "sh", "-c", find_mysqld_script, "find", short_id, names)
         node_pids = out.split()
         if len(node_pids) != 1:
             raise RuntimeError(f"expected one mysqld of container {short_id[:12]} on node {node}, found {node_pids}")

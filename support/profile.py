@@ -7,6 +7,7 @@ The schema users can check their files against is `docs/profile-schema.json` (`p
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import re
@@ -23,6 +24,7 @@ from support.app import check_address
 __all__ = [
     "PLACEHOLDERS",
     "PROMISES",
+    "REFERENCE_PROFILE",
     "TIER_NAMES",
     "AccessSpec",
     "ApiViaBackend",
@@ -54,12 +56,14 @@ __all__ = [
     "export_schema",
     "load_profile",
     "parse_profile",
+    "reference_profile",
     "resolve_builder",
     "schema_text",
 ]
 
 TIER_NAMES: tuple[str, ...] = tuple(TIERS)
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "profile-schema.json"
+REFERENCE_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "reference.yaml"
 
 # Kubernetes object names (DNS-1123 subdomain/label), label keys/values, env names and SQL identifiers: checked at
 # load time so a typo is reported against its field instead of as a puzzling API error minutes into a run.
@@ -645,6 +649,13 @@ class Profile(_Strict):
                 return name
         return None
 
+    def with_frontend_url(self, url: str) -> Profile:
+        """The same profile with the front end reached at another URL (--frontend-url, another host port)."""
+        if url == self.access.frontend_url:
+            return self
+        access = AccessSpec.model_validate({**self.access.model_dump(), "frontend_url": url})
+        return self.model_copy(update={"access": access})
+
     @property
     def expected_replicas(self) -> dict[str, int]:
         """Ready replicas per tier."""
@@ -743,6 +754,12 @@ def load_profile(path: Path | str) -> Profile:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         raise ProfileError(path, [f"{where}not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
     return parse_profile(data, path)
+
+
+@functools.cache
+def reference_profile() -> Profile:
+    """The reference app's profile (the default of --profile, and of tools that take no profile)."""
+    return load_profile(REFERENCE_PROFILE)
 
 
 def resolve_builder(spec: str) -> Callable[..., Any]:

@@ -1,4 +1,4 @@
-@durability @slow
+@durability @slow @needs_sql_reconciliation @needs_completed_flag
 Feature: No acknowledged write is ever lost
   As a user of the to-do service
   I want every to-do the service confirmed to stay stored, exactly once, with every change it confirmed

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_test_helpers import write_kubeconfig
+from chaos_test_helpers import load_json, write_kubeconfig
 from kubernetes.config import kube_config
 
 from chaos.todo_chaos.probes import targets_suite_cluster
@@ -272,3 +272,23 @@ def test_the_real_experiments_are_found_by_name() -> None:
     """The default folder is chaos/experiments/; names work with or without the suffix."""
     assert experiment_path("backend-pod-kill") == experiment_path("backend-pod-kill.json")
     assert experiment_path("database-pod-kill").parent.name == "experiments"
+
+
+def test_experiment_vars_point_the_experiment_at_the_profiles_app(suite_kubeconfig: Path, tmp_path: Path) -> None:
+    """With a profile the namespace, the profile file and the experiment's tier come from it; without, none."""
+    from support.profile import load_profile
+
+    path = Path(__file__).resolve().parents[1] / "profiles" / "renamed.yaml"
+    renamed = load_profile(path)
+    facts = facts_of("kind-todo-e2e", SUITE_SERVER)
+    experiment = load_json(experiment_path("backend-pod-kill"))
+    plain = ChaosHandle(suite_kubeconfig, "kind-todo-e2e", BASE_URL, tmp_path, facts=facts)
+    assert plain.profile_configuration(experiment) == {}
+    handle = ChaosHandle(
+        suite_kubeconfig, "kind-todo-e2e", BASE_URL, tmp_path, facts=facts, profile=renamed, profile_path=path
+    )
+    config, _ = handle.experiment_vars(experiment)
+    assert config["namespace"] == "todo-renamed"
+    assert config["profile"] == str(path)
+    assert config["tier_selector"] == "e2e.example.org/role=api,e2e.example.org/stack=renamed-todo"
+    assert (config["tier_deployment"], config["tier_replicas"]) == ("rn-todo-backend", 2)

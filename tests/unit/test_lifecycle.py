@@ -19,8 +19,8 @@ def test_a_missing_manifest_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unknown_image_name_is_refused() -> None:
-    """Only the app's image names can be overridden."""
-    with pytest.raises(OptionsError, match="unknown image name"):
+    """Only the profile's tiers can have their image overridden."""
+    with pytest.raises(OptionsError, match=r"image override\(s\) for tier\(s\) \['todo-backnd'\]"):
         Options(images={"todo-backnd": "x:1"}).validate()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from chaos.todo_chaos import actions, probes
 from common import names
 from kit import cluster as kit_cluster
-from support import chaos, cluster, conditions
+from support import chaos, cluster
+from support.profile import reference_profile
 
 
 def test_every_gherkin_spelling_maps_to_a_tier() -> None:
@@ -14,8 +15,8 @@ def test_every_gherkin_spelling_maps_to_a_tier() -> None:
     assert all(spelled.replace(" ", "").replace("-", "") == tier for spelled, tier in names.GHERKIN_TIERS.items())
 
 
-def test_support_describes_exactly_the_tiers() -> None:
-    assert set(cluster.DEPLOYMENTS) == set(cluster.SERVICES) == set(conditions.EXPECTED_REPLICAS) == set(names.TIERS)
+def test_profiles_describe_exactly_the_tiers() -> None:
+    assert set(reference_profile().expected_replicas) == set(names.TIERS)
 
 
 def test_one_cluster_name_and_port() -> None:
