@@ -88,9 +88,7 @@ def source_key(root: Path, names: Iterable[str], *extra: str) -> str:
 def _run(command: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
     """Run a build tool; on failure raise with the tail of its output and the command."""
     started = time.monotonic()
-    done = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False
-    )
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip()[-4000:]
         raise RuntimeError(f"{what} failed ({done.returncode}) in {cwd}: `{' '.join(command)}`\n{output}")
