@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -153,6 +154,19 @@ def test_list_mutations(board: Board) -> None:
     assert board.gql(DELETE_ITEM, {"id": item["id"]}) == {"deleteItem": False}, "the list's items must go with it"
     errors = board.errors(UPDATE_LIST, {"id": created["id"], "name": "x"})
     assert errors[0]["extensions"]["classification"] == "NOT_FOUND"
+
+
+def test_concurrent_adds_and_moves_keep_positions_contiguous(board: Board) -> None:
+    """Two replicas write at once in Kubernetes: parallel creates and moves never share or skip a position."""
+    source, target = new_list(board), new_list(board)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(lambda n: add(board, f"c{n}", source), range(16)))
+    assert sorted(names_in(board, source)) == sorted(item["name"] for item in created)
+    moves = [{"id": item["id"], "input": {"listId": target, "position": 0}} for item in created[:8]]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda v: board.gql(MOVE_ITEM, v), moves))
+    assert len(names_in(board, source)) == 8
+    assert len(names_in(board, target)) == 8
 
 
 def test_every_response_names_the_replica(board: Board) -> None:

@@ -11,9 +11,16 @@ import java.util.Map;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.support.GeneratedKeyHolder;
 import org.springframework.stereotype.Repository;
+import org.springframework.transaction.annotation.Isolation;
 import org.springframework.transaction.annotation.Transactional;
 
-/** The board in SQL: tables `lists` and `items`; positions are 0-based and contiguous within a list. */
+/**
+ * The board in SQL: tables `lists` and `items`; positions are 0-based and contiguous within a list.
+ *
+ * <p>Every write locks the rows of the lists it touches first, so writers of one list (from any replica) take
+ * turns. Writes run READ COMMITTED: under MySQL's default REPEATABLE READ a writer that waited for the lock would
+ * still see the snapshot from before it waited and renumber positions from stale rows.
+ */
 @Repository
 class Board {
 
@@ -70,7 +77,7 @@ class Board {
                 .orElseThrow(() -> new NotFound("list " + id + " does not exist"));
     }
 
-    @Transactional
+    @Transactional(isolation = Isolation.READ_COMMITTED)
     Item createItem(String rawName, long listId) {
         String name = checkedName(rawName);
         lockLists(listId);
@@ -82,7 +89,7 @@ class Board {
         return new Item(keys.getKey().longValue(), name, position, listId);
     }
 
-    @Transactional
+    @Transactional(isolation = Isolation.READ_COMMITTED)
     Item moveItem(long id, long listId, int position) {
         long from = item(id).listId();
         lockLists(from, listId);
@@ -115,7 +122,7 @@ class Board {
         }
     }
 
-    @Transactional
+    @Transactional(isolation = Isolation.READ_COMMITTED)
     boolean deleteItem(long id) {
         var owner = jdbc.sql("SELECT list_id FROM items WHERE id = ?").param(id).query(Long.class).optional();
         if (owner.isEmpty()) {
@@ -127,7 +134,7 @@ class Board {
         return deleted;
     }
 
-    @Transactional
+    @Transactional(isolation = Isolation.READ_COMMITTED)
     TaskList createList(String rawName) {
         String name = checkedName(rawName);
         // The table lock orders concurrent creators so no two lists get the same position.
@@ -138,7 +145,7 @@ class Board {
         return new TaskList(keys.getKey().longValue(), name, position, List.of());
     }
 
-    @Transactional
+    @Transactional(isolation = Isolation.READ_COMMITTED)
     TaskList updateList(long id, String rawName) {
         String name = checkedName(rawName);
         lockLists(id);
@@ -146,7 +153,7 @@ class Board {
         return list(id);
     }
 
-    @Transactional
+    @Transactional(isolation = Isolation.READ_COMMITTED)
     boolean deleteList(long id) {
         // Items go with their list (ON DELETE CASCADE in the schema).
         return jdbc.sql("DELETE FROM lists WHERE id = ?").param(id).update() == 1;
