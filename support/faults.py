@@ -525,6 +525,13 @@ class FaultLog:
         self.window_ids.append(index)
         return index
 
+    def close_and_measure(self) -> dict[str, Any] | None:
+        """Close the open window (recorded in the results) and return its numbers, with `index` to budget it."""
+        index = self.close_window()
+        if index is None:
+            return None
+        return {"index": index, **self.results.window(index).model_dump(mode="json")}
+
     def _coverage_problem(self, samples: list[Sample], start: float, end: float, stats: WindowStats) -> str | None:
         """Why the traffic does not prove the window's availability, or None when it does."""
         if not samples:
