@@ -140,16 +140,16 @@ def test_sql_query_of_both_profiles() -> None:
         "SELECT `title` FROM `todos` WHERE `title` LIKE 'ledger-r1-%' ORDER BY `id`"
     )
     assert walkthrough.titles_query("ledger-r1-") == (
-        "SELECT `name` FROM `item` WHERE `name` LIKE 'ledger-r1-%' ORDER BY `id`"
+        "SELECT `name` FROM `items` WHERE `name` LIKE 'ledger-r1-%' ORDER BY `id`"
     )
     assert reference.rows_query("ledger-r1-") == (
         "SELECT t.`id`, t.`completed`, t.`title` FROM `todos` t WHERE t.`title` LIKE 'ledger-r1-%' ORDER BY t.`id`"
     )
     assert walkthrough.rows_query("ledger-r1-") == (
-        "SELECT t.`id`, COALESCE(l.`name` = 'Done', 0), t.`name` FROM `item` t "
-        "LEFT JOIN `list` l ON t.`list_id` = l.`id` WHERE t.`name` LIKE 'ledger-r1-%' ORDER BY t.`id`"
+        "SELECT t.`id`, COALESCE(l.`name` = 'Done', 0), t.`name` FROM `items` t "
+        "LEFT JOIN `lists` l ON t.`list_id` = l.`id` WHERE t.`name` LIKE 'ledger-r1-%' ORDER BY t.`id`"
     )
-    assert walkthrough.max_key_query() == "SELECT COALESCE(MAX(`id`), 0) FROM `item`"
+    assert walkthrough.max_key_query() == "SELECT COALESCE(MAX(`id`), 0) FROM `items`"
     assert reference.titles_after_query(41) == "SELECT `title` FROM `todos` WHERE `id` > 41 ORDER BY `id`"
     assert isinstance(walkthrough.completed_column, CompletedByList)
     with pytest.raises(ValueError, match="completion is not stored"):
