@@ -337,6 +337,8 @@ function itemOf(title) {
   return hits[0] || null;
 }
 function isDone(item) {
+  // The state the page rendered from the server wins over a box the user just ticked (still being saved).
+  if (item.dataset && item.dataset.completed !== undefined) return item.dataset.completed === 'true';
   const box = item.querySelector('input[type=checkbox]');
   if (box) return box.checked;
   return [item, ...item.querySelectorAll('*')].some((el) => /done|complete/i.test(el.className || '')
