@@ -1,25 +1,34 @@
-"""The suite's lifecycle: options, session cluster and deployed app, fresh data per scenario, progress."""
+"""The suite's options, markers and hooks; the fixtures are one-line wrappers of lifecycle.Environment."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
 import os
 import time
 import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from support.app import Owner, TodoApp
-    from support.chaos import ChaosHandle
-    from support.cluster import ClusterHandle
-    from support.faults import FaultInjector, FaultLog, NodeGuard
-    from support.results import Results
+from common.names import DEFAULT_CLUSTER
+from lifecycle.env import Environment, Options, OptionsError, Target, profile_digest
+from lifecycle.scope import CATALOGUE, catalogue_part, scope_of
+from report import render
+from support.adapters import WorkloadAdapter
+from support.app import Owner
+from support.applicability import NEEDS_PREFIX, marker_descriptions, not_applicable_reason
+from support.chaos import ChaosHandle
+from support.cluster import ClusterHandle
+from support.evidence import collect
+from support.faults import FaultInjector, FaultLog, NodeGuard
+from support.profile import REFERENCE_PROFILE, Profile
+from support.results import Results, classify, host_environment, is_blocking
+from support.safety import SafetyPolicy
+from support.victims import resolve_seed_with_source
 
 # Step modules register as plugins (a star import would silently lose steps once a module defines __all__).
 pytest_plugins = [
@@ -39,8 +48,6 @@ pytest_plugins = [
 
 REPO_ROOT = Path(__file__).resolve().parent
 E2E_DIR = REPO_ROOT / "tests" / "e2e"
-DEFAULT_FRONTEND_URL = "http://127.0.0.1:30080"
-DEFAULT_CLUSTER = "todo-e2e"
 PYTEST_KIND_DEFAULT = "pytest-kind"
 
 MARKERS = {
@@ -56,7 +63,11 @@ MARKERS = {
     "network": "feature: latency, loss, partitions and failing name lookups between the tiers",
     "pressure": "feature: a full database volume and CPU-starved back ends",
     "upgrades": "feature: upgrades, rollbacks and configuration rollouts under load",
+    # One needs_<promise> tag per promise a target profile can make (support.applicability, docs/profiles.md).
+    **marker_descriptions(),
 }
+# A skip whose reason starts so is recorded as not applicable (the profile does not make a promise), not skipped.
+NOT_APPLICABLE = "not applicable:"
 
 _STASH_RUN = pytest.StashKey["RunState"]()
 _STASH_SCENARIO = pytest.StashKey["ScenarioState"]()
@@ -64,11 +75,15 @@ _STASH_SCENARIO = pytest.StashKey["ScenarioState"]()
 
 @dataclass
 class RunState:
-    """Session-wide things the hooks need outside fixtures (results, cluster for evidence)."""
+    """Session-wide things the hooks need outside fixtures."""
 
     results: Results | None = None
-    cluster: ClusterHandle | None = None
-    node_containers: list[str] = field(default_factory=list)
+    env: Environment | None = None
+    collected: list[str] = field(default_factory=list)
+    deselected: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    profile: Profile | None = None
+    seed: tuple[int, str] | None = None
 
 
 @dataclass
@@ -78,35 +93,28 @@ class ScenarioState:
     feature: str
     scenario: str
     started: float
+    start_s: float | None
     steps: list[dict[str, Any]] = field(default_factory=list)
     step_started: float = 0.0
     evidence: dict[str, str] | None = None
 
 
-@dataclass(frozen=True)
-class Target:
-    """The cluster the suite works on: kubeconfig/context, plus the kind facts when it is the suite's own."""
-
-    kubeconfig: Path
-    context: str
-    kubectl: str
-    frontend_url: str
-    kind_cluster: str | None
-    marker: tuple[str, str] | None
-    info: Any = None  # kit.ClusterInfo in kind mode
-
-
 # -- options and markers ---------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The suite's command line (also reachable as `nox -s e2e -- <options>`)."""
-    # --cluster-name, --keep-cluster and --kubeconfig come from the pytest-kind plugin (installed with the
-    # suite) and keep its meaning; only its default cluster name is replaced (see cluster_name()).
+    # --cluster-name, --keep-cluster and --kubeconfig come from the pytest-kind plugin and keep its meaning.
     group = parser.getgroup("todo-e2e", "to-do acceptance suite")
     group.addoption(
-        "--manifests",
-        default="manifests/overlays/kind",
+        "--profile",
+        default=REFERENCE_PROFILE,
         type=Path,
-        help="kustomize directory to deploy (default: the kind overlay)",
+        help="target profile: names, wiring, API and promises of the system under test (default: the reference app)",
+    )
+    group.addoption(
+        "--manifests",
+        default=None,
+        type=Path,
+        help="kustomize directory to deploy (default: the profile's manifests; in staging mode nothing unless given)",
     )
     group.addoption("--backend-image", default=None, help="use this back-end image instead of building one")
     group.addoption("--frontend-image", default=None, help="use this front-end image instead of building one")
@@ -120,11 +128,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--frontend-url",
-        default=DEFAULT_FRONTEND_URL,
-        help="front end as users reach it (loopback or cluster-private address)",
+        default=None,
+        help="front end as users reach it (loopback or private; default: the profile's access.frontend_url)",
     )
     group.addoption("--results-dir", default=None, type=Path, help="parent folder of the run's results folder")
     group.addoption("--deploy-timeout", default=300.0, type=float, help="seconds for all tiers to become Ready")
+    group.addoption(
+        "--accept-partial",
+        action="store_true",
+        help="exit 0 for a PARTIAL verdict whose scenarios all passed (local iteration only; never in CI)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -134,29 +147,124 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STASH_RUN] = RunState()
 
 
-def cluster_name(config: pytest.Config) -> str:
-    """The suite's kind cluster name: --cluster-name, with pytest-kind's own default read as ours."""
+def _seed(config: pytest.Config) -> tuple[int, str]:
+    """The run's seed and its source, resolved once: a random one must be the one printed and the one used."""
+    run = config.stash[_STASH_RUN]
+    if run.seed is None:
+        run.seed = resolve_seed_with_source(config.getoption("--seed"), os.environ)
+    return run.seed
+
+
+def _options(config: pytest.Config) -> Options:
+    """The validated run options (a bad value is a usage error, before anything is created)."""
     name = str(config.getoption("--cluster-name", default=None) or "")
-    return DEFAULT_CLUSTER if name in ("", PYTEST_KIND_DEFAULT) else name
+    kubeconfig = config.getoption("--kubeconfig", default=None)
+    seed, _ = _seed(config)
+    images = {
+        "backend": config.getoption("--backend-image"),
+        "frontend": config.getoption("--frontend-image"),
+        "database": config.getoption("--database-image"),
+    }
+    return Options(
+        cluster_name=DEFAULT_CLUSTER if name in ("", PYTEST_KIND_DEFAULT) else name,
+        keep_cluster=bool(config.getoption("--keep-cluster", default=False)),
+        manifests=config.getoption("--manifests"),
+        images={k: v for k, v in images.items() if v},
+        seed=seed,
+        staging_context=config.getoption("--existing-context"),
+        kubeconfig=Path(kubeconfig) if kubeconfig else None,
+        frontend_url=config.getoption("--frontend-url"),
+        profile=config.getoption("--profile"),
+        deploy_timeout=float(config.getoption("--deploy-timeout")),
+    )
 
 
-def _staging(config: pytest.Config) -> bool:
-    """Whether the run targets an existing cluster instead of the suite's kind cluster."""
-    return config.getoption("--existing-context") is not None
+def _is_e2e(item: pytest.Item) -> bool:
+    """Whether the item is a Gherkin scenario of the acceptance suite."""
+    return E2E_DIR in Path(str(item.fspath)).parents
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark e2e tests `cluster`; in staging mode skip kind-only scenarios, saying why."""
+    """Mark e2e tests `cluster`, remember the catalogue, skip kind-only scenarios in staging and scenarios whose
+    @needs_<promise> tags the profile does not make (not applicable), saying why."""
+    run = config.stash[_STASH_RUN]
+    if any(_is_e2e(item) for item in items):
+        try:
+            run.profile = _options(config).target_profile()
+        except OptionsError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+    staging = config.getoption("--existing-context")
     skip_kind = pytest.mark.skip(
         reason="kind-only: needs the suite's own kind cluster (node faults stop its node containers, mysqld "
         "is killed from its node, chaos experiments refuse other clusters); "
-        f"--existing-context {config.getoption('--existing-context')} allows pod-level faults only"
+        f"--existing-context {staging} allows pod-level faults only"
     )
     for item in items:
-        if E2E_DIR in Path(str(item.fspath)).parents:
+        if _is_e2e(item):
             item.add_marker(pytest.mark.cluster)
-            if _staging(config) and item.get_closest_marker("kind_only"):
+            if staging and item.get_closest_marker("kind_only"):
                 item.add_marker(skip_kind)
+            assert run.profile is not None
+            needs = [m.name for m in item.iter_markers() if m.name.startswith(NEEDS_PREFIX)]
+            reason = not_applicable_reason(run.profile, needs)
+            if reason is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
+        if catalogue_part(REPO_ROOT, Path(str(item.fspath))) is not None:
+            run.collected.append(item.nodeid)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse bad options (a wrong manifest directory, image name or kubeconfig) before anything is created."""
+    if not any(catalogue_part(REPO_ROOT, Path(str(item.fspath))) for item in session.items):
+        return
+    try:
+        _options(session.config).validate()
+    except OptionsError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Remember what -m/-k left out: a narrowed run is scoped, never complete."""
+    for item in items:
+        run = item.config.stash[_STASH_RUN]
+        run.deselected.append(item.nodeid)
+
+
+def _results(config: pytest.Config) -> Results:
+    """The run's results folder, created on first use by a cluster test."""
+    run = config.stash[_STASH_RUN]
+    if run.results is None:
+        res = Results(root=config.getoption("--results-dir"))
+        res.accept_partial = bool(config.getoption("--accept-partial"))
+        opts_seed, source = _seed(config)
+        res.set_environment(
+            {
+                **host_environment(REPO_ROOT),
+                "suite_version": _suite_version(),
+                "seed": opts_seed,
+                "seed_source": source,
+                "staging_context": config.getoption("--existing-context"),
+                "selection": {"markexpr": config.option.markexpr, "keyword": config.option.keyword},
+            }
+        )
+        if run.profile is not None:
+            # Recorded even when no scenario applies (and the Environment, which also records it, is never made).
+            path = _options(config).profile_path()
+            res.set_environment(
+                {"profile": run.profile.name, "profile_path": str(path), "profile_sha256": profile_digest(path)}
+            )
+        run.results = res
+        _say(config, f"results folder: {res.path}")
+        _say(config, f"seed: {opts_seed} (from {source}; replay with --seed {opts_seed})")
+    return run.results
+
+
+def _suite_version() -> str:
+    """The suite's version from pyproject.toml."""
+    import tomllib
+
+    return str(tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"])
 
 
 # -- live progress ----------------------------------------------------------------------------------------
@@ -165,7 +273,6 @@ def _say(config: pytest.Config, line: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return
-    # Like pytest's live logging: step out of output capture, or the line would only show on failure.
     capture = config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
         reporter.write_line(line)
@@ -173,8 +280,10 @@ def _say(config: pytest.Config, line: str) -> None:
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
-    """Announce the scenario and start its clock."""
-    request.node.stash[_STASH_SCENARIO] = ScenarioState(feature.name, scenario.name, time.monotonic())
+    """Announce the scenario, name it in the results' records and start its clock."""
+    res = _results(request.config)
+    res.scenario = scenario.name
+    request.node.stash[_STASH_SCENARIO] = ScenarioState(feature.name, scenario.name, time.monotonic(), res.now())
     _say(request.config, f"\n▶ {feature.name} > {scenario.name}")
 
 
@@ -218,70 +327,103 @@ def _end_step(request: pytest.FixtureRequest, step: Any, outcome: str, error: st
     state = request.node.stash.get(_STASH_SCENARIO, None)
     took = time.monotonic() - state.step_started if state is not None and state.step_started else 0.0
     if state is not None:
-        entry: dict[str, Any] = {
-            "name": f"{step.keyword} {step.name}",
-            "outcome": outcome,
-            "duration_s": took,
-        }
+        entry: dict[str, Any] = {"name": f"{step.keyword} {step.name}", "outcome": outcome, "duration_s": took}
         if error:
             entry["error"] = error
         state.steps.append(entry)
     mark = "✓" if outcome == "passed" else "✗"
     _say(request.config, f"  {mark} {step.keyword} {step.name}  ({took:.2f} s)")
     if error:
-        _say(request.config, f"      {error.splitlines()[0][:300] if error else ''}")
+        _say(request.config, f"      {error.splitlines()[0][:300]}")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Collect evidence for a failed scenario before its teardown, and record the scenario in the results."""
+    """Collect evidence for a failure before teardown; record scenarios and checks in the results."""
     report = yield
     run = item.config.stash[_STASH_RUN]
+    part = catalogue_part(REPO_ROOT, Path(str(item.fspath)))
+    if part is None:
+        return report
     state = item.stash.get(_STASH_SCENARIO, None)
-    if report.failed and report.when in ("setup", "call") and run.cluster is not None:
-        from support.evidence import collect
-
-        evidence = collect(run.cluster, run.node_containers)
-        if state is not None:
-            state.evidence = evidence
-        # The console gets the overview; every log is in the results folder.
-        for name in ("pods", "nodes", "events"):
-            if name in evidence:
-                report.sections.append((f"evidence: {name}", evidence[name][-3000:]))
+    exc = call.excinfo.value if call.excinfo is not None else None
+    blocked = is_blocking(exc) if report.failed and report.when == "setup" else None
+    if report.failed and report.when in ("setup", "call") and run.env is not None and blocked is None:
+        with contextlib.suppress(Exception):
+            evidence = collect(run.env.cluster, run.env.node_containers)
+            if state is not None:
+                state.evidence = evidence
+            for name in ("pods", "nodes", "events"):
+                if name in evidence:
+                    report.sections.append((f"evidence: {name}", evidence[name][-3000:]))
     finished = report.when == "call" or (report.when == "setup" and (report.failed or report.skipped))
-    if finished and run.results is not None and E2E_DIR in Path(str(item.fspath)).parents:
-        outcome = "passed" if report.passed else "skipped" if report.skipped else "failed"
-        run.results.record_scenario(
-            feature=state.feature if state else item.nodeid.split("::")[0],
-            scenario=state.scenario if state else item.name,
-            steps=state.steps if state else [],
-            outcome=outcome,  # type: ignore[arg-type]
-            duration_s=(time.monotonic() - state.started) if state else report.duration,
-            evidence=state.evidence if state else None,
-            failure_class=_failure_class(item, call, report),
-        )
+    if not finished:
+        return report
+    res = _results(item.config)
+    outcome = "passed" if report.passed else "skipped" if report.skipped else "failed"
+    reason = _skip_reason(report) if report.skipped else None
+    if reason is not None and reason.startswith(NOT_APPLICABLE):
+        outcome = "not_applicable"
+    if part != "scenarios":
+        detail = reason or (str(exc).splitlines()[0][:500] if exc is not None else "")
+        res.record_check(CATALOGUE[part].kind, item.name, outcome, detail, report.duration)  # type: ignore[arg-type]
+        return report
+    phase = "scenario setup" if report.when == "setup" else "scenario"
+    res.record_scenario(
+        feature=state.feature if state else item.nodeid.split("::")[0],
+        scenario=state.scenario if state else item.name,
+        steps=state.steps if state else [],
+        outcome=outcome,  # type: ignore[arg-type]
+        duration_s=(time.monotonic() - state.started) if state else report.duration,
+        evidence=state.evidence if state else None,
+        failure_class=classify(exc, phase) if report.failed else None,
+        nodeid=item.nodeid,
+        tags=[m.name for m in item.iter_markers() if m.name in MARKERS],
+        reason=reason,
+        blocked_by=blocked,
+        start_s=state.start_s if state else None,
+    )
     return report
 
 
-def _failure_class(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> str | None:
-    """Infrastructure (cluster, images, Docker) or product; a failed assertion in a scenario is the product's."""
-    if not report.failed or call.excinfo is None:
-        return None
-    from support.results import classify_failure
-
-    phase = "scenario setup" if report.when == "setup" else "scenario"
-    return classify_failure(call.excinfo.typename, str(call.excinfo.value), phase)
+def _skip_reason(report: pytest.TestReport) -> str:
+    """The reason pytest gives for a skip."""
+    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr or "skipped")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Seal the results folder (json, report, redaction) and print where it is."""
+    """Seal the results folder; the exit code becomes the verdict's (docs/results-schema.md, exit codes)."""
     run = session.config.stash.get(_STASH_RUN, None)
     if run is None or run.results is None:
         return
-    path = run.results.finish()
-    _say(session.config, f"\nresults: {path}")
+    if int(exitstatus) == pytest.ExitCode.INTERRUPTED:
+        run.results.record_infrastructure_failure("interrupted", "KeyboardInterrupt", "the run was interrupted")
+    scope = scope_of(
+        REPO_ROOT,
+        collected=run.collected,
+        deselected=run.deselected,
+        scenarios=run.results.scenarios,
+        checks=run.results.checks,
+        staging=session.config.getoption("--existing-context") is not None,
+        selection={"markexpr": session.config.option.markexpr, "keyword": session.config.option.keyword},
+    )
+    run.results.set_scope(scope)
+    sealed = run.results.finish(render)
+    _say(session.config, f"\nverdict: {sealed.verdict} (exit {sealed.exit_code})")
+    for reason in sealed.reasons[:10]:
+        _say(session.config, f"  - {reason}")
+    _say(session.config, f"results: {run.results.path}")
+    if int(exitstatus) in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = sealed.exit_code
+    pointer = os.environ.get("TODO_E2E_VERDICT_FILE")
+    if pointer:
+        record = {"verdict": sealed.verdict, "exit_code": int(session.exitstatus), "report": str(run.results.path)}
+        Path(pointer).parent.mkdir(parents=True, exist_ok=True)
+        Path(pointer).write_text(json.dumps(record) + "\n")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -297,271 +439,110 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run.results.redact()
 
 
-# -- session fixtures -------------------------------------------------------------------------------------
+# -- session fixtures: one-line wrappers of the lifecycle ---------------------------------------------------
 @pytest.fixture(scope="session")
-def seed(request: pytest.FixtureRequest) -> int:
-    """The victim-selection seed: from --seed, else $TODO_E2E_SEED, else random; printed so runs replay."""
-    from support.victims import resolve_seed_with_source
-
-    value, source = resolve_seed_with_source(request.config.getoption("--seed"), os.environ)
-    _say(request.config, f"seed: {value} (from {source}; replay with --seed {value})")
-    return value
-
-
-@pytest.fixture(scope="session")
-def results(request: pytest.FixtureRequest, seed: int) -> Results:
+def results(request: pytest.FixtureRequest) -> Results:
     """The run's results folder, sealed at session end."""
-    from support.results import Results
-
-    res = Results(root=request.config.getoption("--results-dir"))
-    from importlib.metadata import PackageNotFoundError, version
-
-    from support.results import host_environment
-
-    try:
-        suite_version = version("todo-acceptance")
-    except PackageNotFoundError:  # running from a checkout: pyproject's version
-        import tomllib
-
-        suite_version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
-    res.set_environment(
-        {
-            **host_environment(REPO_ROOT),
-            "suite_version": suite_version,
-            "seed": seed,
-            "staging_context": request.config.getoption("--existing-context"),
-            # what was selected: the benchmark only counts full runs as the suite's wall time
-            "selection": {"markexpr": request.config.option.markexpr, "keyword": request.config.option.keyword},
-        }
-    )
-    request.config.stash[_STASH_RUN].results = res
-    _say(request.config, f"results folder: {res.path}")
-    return res
+    return _results(request.config)
 
 
 @pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest, results: Results) -> Iterator[Target]:
+def environment(request: pytest.FixtureRequest, results: Results) -> Iterator[Environment]:
+    """The run's environment; everything it set up is undone in reverse order at the end."""
+    try:
+        env = Environment(_options(request.config), results, lambda line: _say(request.config, line))
+    except OptionsError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    request.config.stash[_STASH_RUN].env = env
+    yield env
+    env.close()
+
+
+@pytest.fixture(scope="session")
+def seed(environment: Environment) -> int:
+    """The victim-selection seed (printed at the start so a run can be replayed)."""
+    return environment.options.seed
+
+
+@pytest.fixture(scope="session")
+def target(environment: Environment) -> Target:
     """The cluster to work on: the suite's kind cluster (created or re-used), or an explicit context."""
-    config = request.config
-    url = config.getoption("--frontend-url")
-    if _staging(config):
-        kubeconfig = config.getoption("--kubeconfig")
-        if kubeconfig is None:
-            raise pytest.UsageError("--existing-context needs --kubeconfig FILE (the default kubeconfig is never used)")
-        yield Target(Path(kubeconfig), config.getoption("--existing-context"), "kubectl", url, None, None)
-        return
-    from kit import api as kit
-
-    name = cluster_name(config)
-    started = time.monotonic()
-    try:
-        tools = kit.ensure_tools()
-        info = kit.ensure_cluster(name=name)
-    except Exception as exc:
-        results.record_infrastructure_failure("cluster creation", type(exc).__name__, str(exc))
-        raise
-    ready_s = time.monotonic() - started
-    _say(config, f"cluster {info.name} ready in {ready_s:.1f} s (context {info.context})")
-    results.set_environment({"setup_cluster_s": round(ready_s, 1), "setup_cluster_created": info.created})
-    results.set_environment(
-        {
-            "cluster": info.name,
-            "node_image": info.node_image,
-            "node_image_id": tools.node_image_id,
-            "kind_version": tools.kind_version,
-            "k8s_version": tools.k8s_version,
-        }
-    )
-    config.stash[_STASH_RUN].node_containers = [n for names in kit.node_containers(info.name).values() for n in names]
-    try:
-        yield Target(
-            Path(info.kubeconfig),
-            info.context,
-            str(tools.kubectl),
-            info.frontend_url or url,
-            info.name,
-            (info.name, info.marker_token),
-            info,
-        )
-    finally:
-        if config.getoption("--keep-cluster"):
-            _say(config, f"keeping cluster {info.name} (--keep-cluster); kubeconfig {info.kubeconfig}")
-        else:
-            kit.delete_cluster(info.name)
+    return environment.target
 
 
 @pytest.fixture(scope="session")
-def images(request: pytest.FixtureRequest, target: Target, results: Results) -> dict[str, str]:
+def frontend_url(environment: Environment) -> str:
+    """The front end as users reach it (the profile's access.frontend_url, or --frontend-url, or the kind port)."""
+    return environment.target.frontend_url
+
+
+@pytest.fixture(scope="session")
+def images(environment: Environment) -> dict[str, str]:
     """Image per kustomize name: given by option, else built from app/ and loaded into the kind cluster."""
-    config = request.config
-    given = {
-        "todo-backend": config.getoption("--backend-image"),
-        "todo-frontend": config.getoption("--frontend-image"),
-        "todo-mysql": config.getoption("--database-image"),
-    }
-    contexts = {"todo-backend": "app/backend", "todo-frontend": "app/frontend", "todo-mysql": "app/mysql"}
-    chosen: dict[str, str] = {k: v for k, v in given.items() if v}
-    if target.info is not None:
-        from kit import api as kit
-
-        try:
-            for name, folder in contexts.items():
-                if name not in chosen:
-                    started = time.monotonic()
-                    chosen[name] = kit.build_image(REPO_ROOT / folder, name)
-                    _say(config, f"image {chosen[name]} built in {time.monotonic() - started:.1f} s")
-                kit.load_image(target.info, chosen[name])
-        except Exception as exc:
-            results.record_infrastructure_failure("image build/load", type(exc).__name__, str(exc))
-            raise
-    # Staging mode cannot load images: explicit overrides apply, else the manifests' own image names.
-    results.set_environment({"images": dict(chosen), "image_ids": _image_ids(chosen.values())})
-    return chosen
-
-
-def _image_ids(images: Any) -> dict[str, str]:
-    """Local Docker image IDs of the app images (empty in staging mode, where they are not local)."""
-    import subprocess
-
-    ids = {}
-    for image in images:
-        proc = subprocess.run(
-            ["docker", "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True, check=False
-        )
-        if proc.returncode == 0:
-            ids[image] = proc.stdout.strip()
-    return ids
+    return environment.images
 
 
 @pytest.fixture(scope="session")
-def cluster(request: pytest.FixtureRequest, target: Target) -> ClusterHandle:
-    """The cluster handle (explicit kubeconfig and context), also used for evidence."""
-    from support.cluster import ClusterHandle
-
-    handle = ClusterHandle(
-        target.kubeconfig,
-        target.context,
-        kubectl=target.kubectl,
-        marker=target.marker,
-        kind_cluster=target.kind_cluster,
-    )
-    request.config.stash[_STASH_RUN].cluster = handle
-    return handle
+def cluster(environment: Environment) -> ClusterHandle:
+    """The cluster handle (explicit kubeconfig and context)."""
+    return environment.cluster
 
 
 @pytest.fixture(scope="session")
-def deployed(
-    request: pytest.FixtureRequest, cluster: ClusterHandle, images: dict[str, str], results: Results
-) -> ClusterHandle:
-    """The full manifest set rendered, applied declaratively and Ready (all tiers) within --deploy-timeout."""
-    from support.conditions import rolled_out
-    from support.waits import until
-
-    config = request.config
-    manifests = Path(config.getoption("--manifests"))
-    if not manifests.is_absolute():
-        manifests = REPO_ROOT / manifests
-    rendered = cluster.render(manifests, images)
-    results.set_environment(
-        {
-            "manifests": str(manifests),
-            "manifests_sha256": hashlib.sha256(rendered.encode()).hexdigest(),
-        }
-    )
-    started = time.monotonic()
-    _say(config, cluster.apply(rendered).rstrip())
-    # The manifests' own replica counts: fewer replicas than the contract is a product failure that the
-    # deployment feature reports, not a setup error.
-    until(rolled_out(cluster), timeout=float(config.getoption("--deploy-timeout")), interval=2.0)
-    ready_s = time.monotonic() - started
-    _say(config, f"all tiers Ready in {ready_s:.1f} s")
-    results.set_environment({"setup_deploy_s": round(ready_s, 1)})
-    for name in cluster.secret_names():
-        results.add_secret_values(cluster.secret_data(name).values())
-    return cluster
+def deployed(environment: Environment) -> ClusterHandle:
+    """The full manifest set applied after the safety check, every tier Ready within --deploy-timeout."""
+    return environment.deployed()
 
 
 @pytest.fixture(scope="session")
-def app(target: Target) -> Iterator[TodoApp]:
-    """The to-do client, through the front end as users reach it."""
-    from support.app import TodoApp
-
-    client = TodoApp(target.frontend_url, timeout=5.0)
-    yield client
-    client.close()
+def app(environment: Environment) -> WorkloadAdapter:
+    """The profile's workload adapter, reaching the API as users do."""
+    return environment.app
 
 
 @pytest.fixture(scope="session")
-def safety_policy(request: pytest.FixtureRequest) -> Any:
+def safety_policy(environment: Environment) -> SafetyPolicy:
     """Faults only on the suite's own cluster, or pod faults on the explicitly named context."""
-    from support.safety import SafetyPolicy
-
-    return SafetyPolicy(
-        suite_cluster=cluster_name(request.config),
-        allowed_context=request.config.getoption("--existing-context"),
-    )
+    return environment.safety_policy()
 
 
 @pytest.fixture(scope="session")
-def node_guard(target: Target) -> Iterator[NodeGuard | None]:
+def node_guard(environment: Environment) -> NodeGuard | None:
     """Restores every node the suite stopped or paused: at session end, on failure, Ctrl-C and exit."""
-    if target.kind_cluster is None:
-        yield None
-        return
-    from support.faults import DockerCli, NodeGuard
-
-    with NodeGuard(DockerCli(), target.kind_cluster) as guard:
-        yield guard
+    return environment.guard
 
 
 @pytest.fixture(scope="session")
-def faults(cluster: ClusterHandle, safety_policy: Any, seed: int, node_guard: NodeGuard | None) -> FaultInjector:
+def faults(environment: Environment) -> FaultInjector:
     """Fault injection behind the safety guard, victims chosen by the seed."""
-    from support.faults import FaultInjector
-    from support.victims import Victims
-
-    return FaultInjector(cluster, safety_policy, Victims(seed), node_guard)
+    return environment.faults
 
 
 @pytest.fixture(scope="session")
-def chaos(request: pytest.FixtureRequest, target: Target, results: Results, cluster: ClusterHandle) -> ChaosHandle:
-    """Chaos experiments in-process against the suite's cluster, journals kept with the results.
-
-    The safety facts come from the cluster handle, so the marker's token (written by the kit) is checked too.
-    The experiments name the context `kind-todo-e2e`: with another --cluster-name they are refused, not run.
-    """
-    from support.chaos import ChaosHandle
-
-    return ChaosHandle(
-        target.kubeconfig,
-        target.context,
-        target.frontend_url,
-        results.path,
-        facts=cluster.facts,
-        allowed_context=target.context if _staging(request.config) else None,
-    )
+def chaos(environment: Environment) -> ChaosHandle:
+    """Chaos experiments in-process against the suite's cluster, journals kept with the results."""
+    return environment.chaos
 
 
 # -- per-scenario state ------------------------------------------------------------------------------------
 @pytest.fixture
-def fault_log(request: pytest.FixtureRequest, node_guard: NodeGuard | None) -> Iterator[FaultLog]:
+def fault_log(request: pytest.FixtureRequest, results: Results, node_guard: NodeGuard | None) -> Iterator[FaultLog]:
     """Fresh fault log per scenario; on teardown stop its traffic and bring back any node still down."""
-    from support.faults import FaultLog
-
-    log = FaultLog()
+    log = FaultLog(results)
     yield log
     log.stop_traffic()
     if node_guard is not None and node_guard.touched:
         problems = node_guard.restore_all()
-        _say(
-            request.config,
-            "restored nodes after the scenario" + (": " + "; ".join(problems) if problems else ""),
+        results.record_check(
+            "teardown",
+            f"nodes restored after '{results.scenario}'",
+            "failed" if problems else "passed",
+            "; ".join(problems),
         )
+        _say(request.config, "restored nodes after the scenario" + (": " + "; ".join(problems) if problems else ""))
 
 
 @pytest.fixture
-def owner(deployed: ClusterHandle, app: TodoApp) -> Owner:
+def owner(deployed: ClusterHandle, app: WorkloadAdapter) -> Owner:
     """A fresh user per scenario (unique name), so scenarios never depend on each other's data."""
-    from support.app import Owner
-
     return Owner(name="Alice", tag=f"Alice-{uuid.uuid4().hex[:8]}", app=app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,11 +21,15 @@ nox.options.envdir = str(cache_dir() / "nox")
 nox.options.sessions = ["tests"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 # Debian packages the tests use for real servers and a real browser (installed when missing and we are root).
+# Where the suite writes the last run's verdict ({verdict, exit_code, report}); .ci/run exits with its code.
+VERDICT_FILE = cache_dir() / "logs" / "last-verdict.json"
+TYPED = ("common", "record", "lifecycle", "support", "steps", "kit", "bench", "report")
 TEST_PACKAGES = {
     "mariadbd": "mariadb-server",
     "mariadb": "mariadb-client",
     "nginx": "nginx-light",
     os.environ.get("TODO_E2E_CHROMIUM", "chromium"): "chromium",
+    os.environ.get("TODO_E2E_CHROMEDRIVER", "chromedriver"): "chromium-driver",
     "mmdebstrap": "mmdebstrap",
 }
 
@@ -69,7 +74,19 @@ def tests(session: nox.Session) -> None:
     _host_packages(session)
     _install(session, "suite", "app", "lint")
     session.run("ruff", "check", ".")
-    session.run("mypy", "support", "kit", "bench")
+    session.run(
+        "mypy",
+        "common",
+        "record",
+        "lifecycle",
+        "support",
+        "steps",
+        "kit",
+        "bench",
+        "report",
+        "conftest.py",
+        "noxfile.py",
+    )
     session.run("lint-imports")
     # The manifest tests render with `kubectl kustomize`: the kit's own kubectl (Go build only, cached).
     kubectl = str(session.run("python", "-m", "kit", "kubectl", silent=True)).strip().splitlines()[-1]
@@ -100,7 +117,15 @@ def e2e(session: nox.Session) -> None:
         "tests/e2e",
         "tests/selfcheck",
         *session.posargs,
+        env={"TODO_E2E_VERDICT_FILE": str(VERDICT_FILE)},
+        success_codes=[0, 10, 11, 12],  # the verdicts: judged below, so the session says which one it was
     )
+    verdict = json.loads(VERDICT_FILE.read_text()) if VERDICT_FILE.is_file() else {}
+    if verdict.get("exit_code") != 0:
+        session.error(
+            f"verdict {verdict.get('verdict', 'unknown')} (exit code {verdict.get('exit_code')}): "
+            f"{verdict.get('report', 'no results folder')}"
+        )
 
 
 @nox.session

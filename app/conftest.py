@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 import requests
 
 from app.testsupport import free_port
+from common import deadline
 
 MARIADBD = Path("/usr/sbin/mariadbd")
 INSTALL_HINT = "install it with `apt-get install mariadb-server`"
@@ -35,8 +35,8 @@ BACKEND_READY_BUDGET = 30.0
 T = TypeVar("T")
 
 
-class WaitTimeout(AssertionError):
-    """A bounded wait ran out; the message names what, the budget, the last value and the last error."""
+class ProcessExited(RuntimeError):
+    """A server the tests started has exited: waiting for it to answer cannot succeed."""
 
 
 def wait_for(
@@ -45,24 +45,9 @@ def wait_for(
     timeout: float,
     interval: float = 0.1,
 ) -> T:
-    """Poll `condition` until it returns a truthy value or `timeout` seconds (monotonic) have passed."""
-    deadline = time.monotonic() + timeout
-    last_value: Any = None
-    last_error: BaseException | None = None
-    while True:
-        try:
-            value = condition()
-            if value:
-                return value
-            last_value = value
-        except Exception as error:  # keep polling; the last error is reported on timeout
-            last_error = error
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(
-                f"timed out after {timeout:.1f}s waiting for {what}; "
-                f"last value {last_value!r}; last error {last_error!r}"
-            )
-        time.sleep(interval)
+    """Poll `condition` until it returns a truthy value within `timeout` seconds (the one deadline loop)."""
+    # The app tests' historical argument order (what first) kept; the loop and its timeout are common.deadline's.
+    return deadline.wait_for(condition, what=what, timeout=timeout, interval=interval, fatal=(ProcessExited,))
 
 
 # The type of the `waiter` fixture (wait_for itself), for annotations in test modules.
@@ -159,6 +144,7 @@ class MariaDB:
                     str(MARIADBD),
                     "--no-defaults",
                     f"--datadir={self.workdir / 'data'}",
+                    f"--tmpdir={_private_tmp(self.workdir)}",
                     f"--socket={self.socket_path}",
                     f"--pid-file={self.workdir / 'mariadbd.pid'}",
                     f"--port={self.port}",
@@ -179,7 +165,7 @@ class MariaDB:
     def _alive(self, process: subprocess.Popen[bytes]) -> None:
         """Raise with the server log if mariadbd has exited."""
         if process.poll() is not None:
-            raise RuntimeError(f"mariadbd exited with {process.returncode}:\n{_tail(self.log_path)}")
+            raise ProcessExited(f"mariadbd exited with {process.returncode}:\n{_tail(self.log_path)}")
 
     def wait_admin(self, process: subprocess.Popen[bytes]) -> None:
         """Bounded wait until root can run SQL on the unix socket."""
@@ -231,6 +217,17 @@ class MariaDB:
         self.process.send_signal(signal.SIGCONT)
 
 
+def _private_tmp(workdir: Path) -> Path:
+    """A temporary directory for this server alone.
+
+    In the shared /tmp, a bootstrap's temporary tables once vanished under it while other test sessions ran
+    MariaDB on the same host ("Could not remove temporary table '/tmp/#sql-temptable-...', error: 2").
+    """
+    path = workdir / "tmp"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 def _bootstrap(workdir: Path) -> None:
     """Initialise an empty datadir as the Debian package does (root via unix_socket, no test db)."""
     result = subprocess.run(
@@ -238,6 +235,7 @@ def _bootstrap(workdir: Path) -> None:
             "mariadb-install-db",
             "--no-defaults",
             f"--datadir={workdir / 'data'}",
+            f"--tmpdir={_private_tmp(workdir)}",
             "--user=root",
             "--auth-root-authentication-method=socket",
             "--skip-test-db",
@@ -318,7 +316,7 @@ class Backend:
 
         def ready() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"back end exited with {self.process.returncode}:\n{self.log()}")
+                raise ProcessExited(f"back end exited with {self.process.returncode}:\n{self.log()}")
             return requests.get(f"{self.base_url}/api/readyz", timeout=5).status_code == 200
 
         wait_for(f"{self.base_url}/api/readyz to answer 200", ready, budget, interval=0.2)
@@ -328,7 +326,7 @@ class Backend:
 
         def alive() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"back end exited with {self.process.returncode}:\n{self.log()}")
+                raise ProcessExited(f"back end exited with {self.process.returncode}:\n{self.log()}")
             return requests.get(f"{self.base_url}/api/healthz", timeout=5).status_code == 200
 
         wait_for(f"{self.base_url}/api/healthz to answer 200", alive, budget, interval=0.2)

@@ -18,12 +18,14 @@ from bench import measure as m
 from bench.figures import Figure, Target, ratio
 from bench.host import GIB, MemorySampler, e2e_wall_time, host_facts
 from bench.output import build_document, write
+from common.names import BACKEND, DATABASE, FRONTEND
 from kit import api as kit
 
 __all__ = ["main", "parse_args"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FAST_CLUSTER, FAST_PORT = "todo-bench", 30082  # never the suite's todo-e2e (30080) nor the smoke test (30081)
+# Never the suite's cluster (common.names: DEFAULT_CLUSTER on FRONTEND_NODE_PORT) nor the smoke test's (30081).
+FAST_CLUSTER, FAST_PORT = "todo-bench", 30082
 DEFAULTS_CLUSTER, DEFAULTS_PORT = "todo-bench-defaults", 30083
 T = TypeVar("T")
 
@@ -238,9 +240,9 @@ def _fault_figures(run: Run, bc: m.BenchCluster, args: argparse.Namespace) -> No
                 )
             )
     for tier, budget, targets in (
-        ("backend", 180.0, STATELESS),
-        ("frontend", 180.0, STATELESS),
-        ("database", 300.0, []),
+        (BACKEND, 180.0, STATELESS),
+        (FRONTEND, 180.0, STATELESS),
+        (DATABASE, 300.0, []),
     ):
         took: list[float] = []
         run.attempt(f"{tier} pod kills x{args.kills}", _bind(m.pod_recoveries, bc, tier, args.kills, budget, took))

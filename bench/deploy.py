@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from support.cluster import DEPLOYMENTS, ClusterHandle, image_name
+from support.cluster import ClusterHandle, image_name
 from support.conditions import rolled_out
 from support.waits import until, wait_for
 
@@ -128,7 +128,7 @@ def deploy_raw(cluster: ClusterHandle, kustomization_dir: Path, timeout: float) 
         timeout=120,
         check=True,
     )
-    for deployment in DEPLOYMENTS.values():
+    for deployment in [tier.deployment for _, tier in cluster.profile.tiers.items()]:
         left = max(1.0, timeout - (time.monotonic() - started))
         subprocess.run(
             cluster.kubectl_cmd(

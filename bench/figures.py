@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from support.traffic import percentile
+from common.stats import percentile
 
 __all__ = [
     "MET",
@@ -47,12 +47,13 @@ class Target:
 
 def stats_of(values: Sequence[float]) -> dict[str, float]:
     """n-independent statistics of raw values: median, p50/p95 (nearest rank), min and max."""
-    if not values:
+    p50, p95 = percentile(values, 50), percentile(values, 95)
+    if p50 is None or p95 is None:  # no values
         return {}
     return {
         "median": float(statistics.median(values)),
-        "p50": percentile(values, 50),
-        "p95": percentile(values, 95),
+        "p50": p50,
+        "p95": p95,
         "min": float(min(values)),
         "max": float(max(values)),
     }

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from common.docker import docker
+from common.errors import DockerError
 from support.results import ENV_RESULTS_ROOT, host_environment
 from support.traffic import BoundedLoop
 
@@ -60,21 +62,15 @@ class MemorySampler(BoundedLoop[int]):
 def _other_kind_clusters(own: set[str]) -> list[str]:
     """Kind clusters running on this Docker engine that the benchmark did not make (noise sources)."""
     try:
-        out = subprocess.run(
-            [
-                "docker",
-                "ps",
-                "--filter",
-                "label=io.x-k8s.kind.cluster",
-                "--format",
-                '{{.Label "io.x-k8s.kind.cluster"}}',
-            ],
-            capture_output=True,
-            text=True,
+        out = docker(
+            "ps",
+            "--filter",
+            "label=io.x-k8s.kind.cluster",
+            "--format",
+            '{{.Label "io.x-k8s.kind.cluster"}}',
             timeout=30,
-            check=False,
         ).stdout
-    except (OSError, subprocess.TimeoutExpired):
+    except DockerError:
         return []
     return sorted({line.strip() for line in out.splitlines() if line.strip()} - own)
 

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import deploy
+from common.names import BACKEND, DATABASE, FRONTEND
 from kit import api as kit
 from kit.pins import cache_dir
-from support.app import TodoApp
+from lifecycle.env import Environment, Options
+from support.adapters import WorkloadAdapter
 from support.cluster import ClusterHandle
 from support.conditions import (
-    EXPECTED_REPLICAS,
     all_tiers_ready,
     app_serving,
     node_ready,
@@ -27,14 +28,11 @@ from support.conditions import (
     restarted,
     serving_without_node,
 )
-from support.faults import DockerCli, FaultInjector, FaultLog, NodeGuard, measure_recovery
-from support.safety import SafetyPolicy
-from support.traffic import BackgroundReader
-from support.victims import Victims
+from support.faults import FaultInjector, FaultLog, NodeGuard, measure_recovery
+from support.results import Results
 from support.waits import all_of, until
 
 __all__ = [
-    "APP_IMAGES",
     "BenchCluster",
     "availability_pod_kill",
     "build_and_load",
@@ -51,7 +49,6 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KIND_OVERLAY = REPO_ROOT / "manifests" / "overlays" / "kind"
-APP_IMAGES = {"todo-backend": "app/backend", "todo-frontend": "app/frontend", "todo-mysql": "app/mysql"}
 # Availability sampling: the suite's own reader rate (steps/availability.py), bounded in count and time.
 READ_INTERVAL_S = 0.1
 _started = time.monotonic()
@@ -77,50 +74,43 @@ def kit_build(rebuild: bool, timeout: float) -> tuple[float, dict[str, float]]:
 
 @dataclass
 class BenchCluster:
-    """A bench-owned kind cluster with the suite's handle, client, node guard and fault injector."""
+    """A bench-owned kind cluster: the suite's own lifecycle environment, and its handle, client, guard, faults."""
 
+    env: Environment
     info: kit.ClusterInfo
     cluster: ClusterHandle
-    app: TodoApp
+    app: WorkloadAdapter
     guard: NodeGuard
     faults: FaultInjector
 
 
 def open_cluster(name: str, *, fast_failover: bool, host_port: int, seed: int) -> tuple[BenchCluster, float]:
-    """Create the cluster fresh (a leftover of a past bench run is deleted first); creation seconds."""
+    """Create the cluster fresh through the suite's lifecycle (a leftover is deleted first); creation seconds."""
     if kit.node_containers(name):
         say(f"deleting leftover bench cluster {name}")
         kit.delete_cluster(name)
-    tools = kit.ensure_tools()  # verified before the clock starts: creation time is kind + nodes Ready only
-    started = time.monotonic()
-    info = kit.ensure_cluster(name, fast_failover=fast_failover, host_port=host_port)
-    seconds = time.monotonic() - started
-    if not info.created:
-        raise RuntimeError(f"cluster {name} was re-used, not created: its creation time is not measurable")
-    handle = ClusterHandle(
-        info.kubeconfig,
-        info.context,
-        kubectl=tools.kubectl,
-        marker=(info.name, info.marker_token),
-        kind_cluster=info.name,
+    kit.ensure_tools()  # verified before the clock starts: creation time is kind + nodes Ready only
+    options = Options(
+        cluster_name=name,
+        keep_cluster=True,  # the benchmark deletes its clusters itself, when it is done with them
+        frontend_url=f"http://127.0.0.1:{host_port}",
+        seed=seed,
+        fast_failover=fast_failover,
     )
-    guard = NodeGuard(DockerCli(), info.name)
-    faults = FaultInjector(handle, SafetyPolicy(suite_cluster=info.name), Victims(seed), guard)
-    return BenchCluster(info, handle, TodoApp(info.frontend_url, timeout=5.0), guard, faults), seconds
+    env = Environment(options, Results(root=Path(tempfile.mkdtemp(prefix="bench-env-"))), say)
+    info = env.target.info
+    if info is None or not info.created:
+        raise RuntimeError(f"cluster {name} was re-used, not created: its creation time is not measurable")
+    guard = env.guard
+    assert guard is not None  # a kind cluster always has one
+    return BenchCluster(env, info, env.cluster, env.app, guard, env.faults), env.timings["cluster"]
 
 
 def build_and_load(bc: BenchCluster) -> tuple[dict[str, str], dict[str, float], dict[str, float]]:
-    """Build (cached) and load every app image: the image names and seconds per image for each step."""
-    images: dict[str, str] = {}
-    built: dict[str, float] = {}
-    loaded: dict[str, float] = {}
-    for name, folder in APP_IMAGES.items():
-        started = time.monotonic()
-        images[name] = kit.build_image(REPO_ROOT / folder, name)
-        built[name] = time.monotonic() - started
-        started = time.monotonic()
-        kit.load_image(bc.info, images[name])
-        loaded[name] = time.monotonic() - started
+    """Build (cached) and load every app image through the lifecycle: the names and seconds per image and step."""
+    images = bc.env.images
+    built = {name: bc.env.timings.get(f"build {name}", 0.0) for name in images}
+    loaded = {name: bc.env.timings.get(f"load {name}", 0.0) for name in images}
     return images, built, loaded
 
 
@@ -188,27 +178,42 @@ def latency(url: str, requests: int, warmup: int, budget: float) -> dict[str, An
     return result
 
 
+READERS = 4  # as the availability feature: requests in flight at once
+
+
+def _window_log() -> FaultLog:
+    """A fault log on a scratch results folder (the benchmark keeps only the window's numbers)."""
+    return FaultLog(Results(root=Path(tempfile.mkdtemp(prefix="bench-window-"))))
+
+
+def _closed(log: FaultLog) -> dict[str, Any]:
+    """Close the fault window and return its record without the samples."""
+    index = log.close_window()
+    return {} if index is None else log.results.window(index).model_dump(mode="json")
+
+
 def availability_pod_kill(bc: BenchCluster, grace_seconds: int | None, budget: float) -> dict[str, Any]:
     """A bounded reader through the front end while one back-end pod is deleted; the window's stats."""
     settle(bc)
-    log = FaultLog()
-    log.reader = BackgroundReader(
+    log = _window_log()
+    log.start_readers(
         bc.app.probe,
+        concurrency=READERS,
         interval=READ_INTERVAL_S,
         max_requests=int((budget + 30) / READ_INTERVAL_S),
         max_seconds=budget + 30,
     )
-    log.reader.start()
     try:
         time.sleep(1.0)  # a few samples before the fault show the reader itself works
-        fault = log.add(bc.faults.kill_pod("backend", grace_seconds=grace_seconds))
+        fault = log.add(bc.faults.kill_pod(BACKEND, grace_seconds=grace_seconds))
         took = measure_recovery(
-            fault, recovered(bc.cluster, bc.app, "backend", EXPECTED_REPLICAS["backend"], fault.old_uids), budget
+            fault,
+            recovered(bc.cluster, bc.app, BACKEND, bc.cluster.profile.expected_replicas[BACKEND], fault.old_uids),
+            budget,
         )
-        record = log.close_and_measure() or {}
+        record = _closed(log)
     finally:
         log.stop_traffic()
-    record.pop("samples", None)
     return {**record, "recovery_s": took, "victim": fault.detail}
 
 
@@ -222,7 +227,9 @@ def pod_recoveries(bc: BenchCluster, tier: str, kills: int, budget: float, took:
         fault = bc.faults.kill_pod(tier, grace_seconds=0)
         took.append(
             measure_recovery(
-                fault, recovered(bc.cluster, bc.app, tier, EXPECTED_REPLICAS[tier], fault.old_uids), budget
+                fault,
+                recovered(bc.cluster, bc.app, tier, bc.cluster.profile.expected_replicas[tier], fault.old_uids),
+                budget,
             )
         )
         say(f"{tier} pod kill {i + 1}/{kills}: recovered and serving in {took[-1]:.2f} s ({fault.detail})")
@@ -239,7 +246,7 @@ def mysqld_recoveries(
         before = next(iter(fault.old_restarts.values()))
         condition = all_of(
             "database server restarted and serving",
-            restarted(bc.cluster, "database", fault.old_restarts),
+            restarted(bc.cluster, DATABASE, fault.old_restarts),
             app_serving(bc.app),
         )
         took.append((measure_recovery(fault, condition, budget), before))
@@ -260,23 +267,25 @@ def node_losses(
     """
     for i in range(repeats):
         settle(bc)
-        for tier in ("backend", "frontend"):
+        for tier in (BACKEND, FRONTEND):
             bc.faults.spread(tier)
-        node = bc.faults.pick_worker("backend", avoid_tier="database")
-        log = FaultLog()
+        node = bc.faults.pick_worker(BACKEND, avoid_tier=DATABASE)
+        log = _window_log()
         interval = 0.2
-        log.reader = BackgroundReader(
-            bc.app.probe, interval=interval, max_requests=int((budget + 30) / interval), max_seconds=budget + 30
+        log.start_readers(
+            bc.app.probe,
+            concurrency=READERS,
+            interval=interval,
+            max_requests=int((budget + 30) / interval),
+            max_seconds=budget + 30,
         )
-        log.reader.start()
         try:
             time.sleep(1.0)
             fault = log.add(bc.faults.stop_node(node))
             took.append(measure_recovery(fault, serving_without_node(bc.cluster, bc.app, node), budget, interval=0.5))
-            record = log.close_and_measure() or {}
+            record = _closed(log)
         finally:
             log.stop_traffic()
-        record.pop("samples", None)
         windows.append({**record, "node": node, "recovery_s": took[-1]})
         say(
             f"node stop {i + 1}/{repeats}: {node} lost, served from elsewhere in {took[-1]:.1f} s, "

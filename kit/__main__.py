@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from common.names import DEFAULT_CLUSTER
 from kit.pins import cache_dir
 
 
@@ -18,9 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--rebuild", action="store_true", help="ignore the cache and build everything again")
     for name, text in (("up", "create or re-use the cluster"), ("down", "delete the cluster")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--name", default="todo-e2e")
+        p.add_argument("--name", default=DEFAULT_CLUSTER)
     cfg = sub.add_parser("config", help="print the kind config")
-    cfg.add_argument("--name", default="todo-e2e")
+    cfg.add_argument("--name", default=DEFAULT_CLUSTER)
     sub.add_parser("status", help="print pins, cache directory and clusters")
     sub.add_parser("kubectl", help="print the path of the kit-built kubectl (builds only the Go part; no Docker)")
     args = parser.parse_args(argv)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.names import DEFAULT_CLUSTER
 from kit import cluster as c
 from kit import docker as d
 from kit.gobuild import components, go_build, module_dir
@@ -135,15 +136,27 @@ def _kind_cluster(name: str, tools: Tools, kubeconfig: Path) -> Any:
     )
 
 
+def _create(name: str, tools: Tools, kubeconfig: Path, config: Path) -> Any:
+    """Create (or attach to) the cluster through pytest-kind; its failures become KindError (infrastructure)."""
+    kind = _kind_cluster(name, tools, kubeconfig)
+    try:
+        kind.create(config_file=config)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise c.KindError(f"kind could not create cluster {name!r} (config {config}): {exc}") from exc
+    return kind
+
+
 def ensure_cluster(
-    name: str = "todo-e2e", *, fast_failover: bool = True, host_port: int = c.FRONTEND_NODE_PORT
+    name: str = DEFAULT_CLUSTER, *, fast_failover: bool = True, host_port: int = c.FRONTEND_NODE_PORT
 ) -> ClusterInfo:
     """Create the suite's cluster, or re-use a healthy one this kit made from the same node image."""
     tools = ensure_tools()
     cdir = c.cluster_dir(name)
     kubeconfig = cdir / "kubeconfig"
     config = cdir / "kind-config.yaml"
-    config.write_text(c.kind_config(c.ClusterSpec(name=name, fast_failover=fast_failover, host_port=host_port)))
+    wanted = c.kind_config(c.ClusterSpec(name=name, fast_failover=fast_failover, host_port=host_port))
+    before = config.read_text() if config.is_file() else None
+    config.write_text(wanted)
     token_file = cdir / "marker-token"
     created = False
     started = time.monotonic()
@@ -155,12 +168,24 @@ def ensure_cluster(
             .stdout.strip()
             .partition(" ")[::2]
         )
+        if image != tools.node_image and token_file.exists() and image.startswith(tools.node_image.rsplit("-", 1)[0]):
+            # The kit's own cluster on another build of the node image: replace it, or the suite would test
+            # another Kubernetes build than the one it was given.
+            info(f"cluster {name} runs node image {image}, not {tools.node_image}: deleting it to create it anew")
+            delete_cluster(name)
+            return ensure_cluster(name, fast_failover=fast_failover, host_port=host_port)
         if image != tools.node_image:
             raise c.ClusterError(
                 f"a kind cluster named {name!r} exists but runs node image {image or 'unknown'}, not this kit's "
                 f"{tools.node_image} (made by someone else?). Delete it "
                 f"(`python -m kit down --name {name}`) or choose another name (--cluster-name)."
             )
+        if before is not None and before != wanted and token_file.exists():
+            # The kit's own cluster made from another config (port mappings, failover settings): those are fixed
+            # at creation, so it is replaced.
+            info(f"cluster {name} was created from another kind config: deleting it to create it anew")
+            delete_cluster(name)
+            return ensure_cluster(name, fast_failover=fast_failover, host_port=host_port)
         if image_id != tools.node_image_id and token_file.exists():
             # The kit's own cluster, kept from a run before the node image was rebuilt: replace it, or the suite
             # would test yesterday's Kubernetes.
@@ -176,20 +201,14 @@ def ensure_cluster(
         for node in stopped:
             info(f"re-using cluster {name}: starting stopped node {node}")
             d.docker("start", node)
-        subprocess.run(
-            [str(tools.kind), "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}"],
-            check=True,
-            capture_output=True,
-        )
-        kind = _kind_cluster(name, tools, kubeconfig)
-        kind.create(config_file=config)
+        c.run_kind(tools.kind, "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}", timeout=120)
+        kind = _create(name, tools, kubeconfig, config)
         info(f"re-using cluster {name}")
     else:
         token_file.unlink(missing_ok=True)
         kubeconfig.unlink(missing_ok=True)
-        kind = _kind_cluster(name, tools, kubeconfig)
         with phase(f"kind create cluster {name} (1 control plane + 2 workers)"):
-            kind.create(config_file=config)
+            kind = _create(name, tools, kubeconfig, config)
         created = True
     c.wait_nodes_ready(tools.kubectl, kubeconfig, expected=3)
     ns, cm = c.MARKER
@@ -228,13 +247,15 @@ def ensure_cluster(
             "data": {"cluster": name, "token": token},
         }
     )
-    subprocess.run(
+    applied = subprocess.run(
         [str(tools.kubectl), "--kubeconfig", str(kubeconfig), "apply", "-f", "-"],
         input=manifest,
         text=True,
-        check=True,
         capture_output=True,
+        timeout=120,
     )
+    if applied.returncode != 0:
+        raise c.ClusterError(f"cannot write the cluster marker {ns}/{cm}: {applied.stderr.strip()[-800:]}")
     token_file.write_text(token)
     seconds = time.monotonic() - started
     if created:
@@ -252,12 +273,12 @@ def ensure_cluster(
     )
 
 
-def delete_cluster(name: str = "todo-e2e") -> None:
+def delete_cluster(name: str = DEFAULT_CLUSTER) -> None:
     """Delete the cluster and its host-side state (kubeconfig, marker token)."""
     tools = ensure_tools()
     if name in c.existing_clusters(tools.kind):
         with phase(f"kind delete cluster {name}"):
-            subprocess.run([str(tools.kind), "delete", "cluster", f"--name={name}"], check=True, capture_output=True)
+            c.run_kind(tools.kind, "delete", "cluster", f"--name={name}", timeout=300)
     cdir = c.cluster_dir(name)
     for f in ("kubeconfig", "marker-token"):
         (cdir / f).unlink(missing_ok=True)
@@ -267,7 +288,7 @@ def build_image(context_dir: Path, repository: str) -> str:
     """Build an app image from `context_dir` (FROM debian:bookworm-slim), tagged by a hash of its content."""
     context_dir = Path(context_dir)
     if not (context_dir / "Dockerfile").is_file():
-        raise FileNotFoundError(f"no Dockerfile in {context_dir}: cannot build image {repository!r}")
+        raise d.ImageBuildError(f"no Dockerfile in {context_dir}: cannot build image {repository!r}")
     tools = ensure_tools()
     key = input_key("app", tools.base_key, context_dir)
     tag = f"{repository}:{key[:12]}"
@@ -276,19 +297,35 @@ def build_image(context_dir: Path, repository: str) -> str:
     return tag
 
 
+def _nodes_without(image: str, nodes: list[str]) -> list[str]:
+    """The node containers whose containerd does not hold this image yet (a kept cluster keeps its images)."""
+    missing = []
+    for node in nodes:
+        probe = d.docker("exec", node, "crictl", "inspecti", "-q", image, check=False)
+        if probe.returncode != 0:
+            missing.append(node)
+    return missing
+
+
 def load_image(info_: ClusterInfo, image: str) -> None:
-    """Load a local image into every node of the cluster (`kind load docker-image`)."""
+    """Load a local image into the nodes of the cluster that lack it (`kind load docker-image --nodes`)."""
     if d.docker("image", "inspect", image, check=False).returncode != 0:
         raise ValueError(f"image {image!r} is not in the local Docker engine: build it or check the name")
     tools = ensure_tools()
-    with phase(f"kind load {image}"):
+    nodes = [n for names in c.node_containers(info_.name).values() for n in names]
+    missing = _nodes_without(image, nodes) if nodes else []
+    if nodes and not missing:
+        info(f"image {image} already on every node of {info_.name}")
+        return
+    with phase(f"kind load {image} into {', '.join(missing) or 'every node'}"):
         subprocess.run(
-            [str(tools.kind), "load", "docker-image", image, f"--name={info_.name}"],
+            [str(tools.kind), "load", "docker-image", image, f"--name={info_.name}"]
+            + ([f"--nodes={','.join(missing)}"] if missing else []),
             check=True,
             capture_output=True,
         )
 
 
-def node_containers(name: str = "todo-e2e") -> dict[str, list[str]]:
+def node_containers(name: str = DEFAULT_CLUSTER) -> dict[str, list[str]]:
     """Docker container names of the cluster's nodes by role ("control-plane", "worker")."""
     return c.node_containers(name)

@@ -8,9 +8,11 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from common.errors import InfrastructureError
 from kit.pins import cache_dir
 
 __all__ = ["CacheError", "artifact", "verify"]
@@ -18,8 +20,10 @@ __all__ = ["CacheError", "artifact", "verify"]
 MANIFEST = ".kit-complete.json"
 
 
-class CacheError(RuntimeError):
+class CacheError(InfrastructureError, RuntimeError):
     """A cache entry could not be produced (the partial result was discarded)."""
+
+    phase = "kit"
 
 
 def _digest(path: Path) -> str:
@@ -48,11 +52,17 @@ def verify(entry: Path, *, deep: bool = False) -> bool:
     return True
 
 
+# An entry for other inputs is removed only once unused this long: another checkout on the same host (a branch
+# with another kit version) may still be using it, and pruning it under its feet breaks that run.
+PRUNE_AFTER_S = 7 * 24 * 3600
+
+
 def _prune_older(root: Path, name: str, keep: Path) -> None:
-    """Remove this artifact's entries for other keys: only the current inputs' build is worth its disk space."""
+    """Remove this artifact's entries for other keys that nothing used for a week."""
     pattern = re.compile(rf"{re.escape(name)}-[0-9a-f]{{16}}")
+    now = time.time()
     for old in root.iterdir():
-        if old != keep and pattern.fullmatch(old.name):
+        if old != keep and pattern.fullmatch(old.name) and now - old.stat().st_mtime > PRUNE_AFTER_S:
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -61,6 +71,7 @@ def artifact(kind: str, name: str, key: str, produce: Callable[[Path], None], *,
     root = cache_dir() / "artifacts" / kind
     entry = root / f"{name}-{key}"
     if not rebuild and verify(entry):
+        os.utime(entry)  # in use: not to be pruned by a build for other inputs
         return entry
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-{key}.", dir=root))

@@ -1,51 +1,53 @@
-"""Thin helpers over the docker CLI: images keyed by their inputs, builds with the host CA bundle."""
+"""The kit's image helpers over the one docker CLI wrapper (common.docker): input keys, builds with the host CA."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
+from common.docker import DockerCli, docker
+from common.errors import DockerError, InfrastructureError
 from kit.log import info
 
-__all__ = ["KEY_LABEL", "DockerError", "build", "docker", "host_ca_bundle", "image_id", "image_key"]
+__all__ = [
+    "KEY_LABEL",
+    "DockerError",
+    "ImageBuildError",
+    "ImageLoadError",
+    "build",
+    "docker",
+    "host_ca_bundle",
+    "image_id",
+    "image_key",
+]
 
 KEY_LABEL = "io.todo-e2e.kit.key"
 
-
-class DockerError(RuntimeError):
-    """A docker command failed; the message carries the command and the tail of its output."""
+_cli = DockerCli()
 
 
-def docker(
-    *args: str,
-    check: bool = True,
-    capture: bool = True,
-    timeout: float | None = None,
-    input_text: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run the docker CLI; raise DockerError with the output's tail on failure."""
-    proc = subprocess.run(["docker", *args], capture_output=capture, text=True, timeout=timeout, input=input_text)
-    if check and proc.returncode != 0:
-        out = ((proc.stdout or "") + (proc.stderr or "")).strip()
-        raise DockerError(f"`docker {' '.join(args)[:200]}` failed ({proc.returncode}):\n{out[-3000:]}")
-    return proc
+class ImageBuildError(DockerError):
+    """An image could not be built (docker build, the Debian base, a missing Dockerfile); names the image."""
+
+    phase = "image-build"
+
+
+class ImageLoadError(InfrastructureError, RuntimeError):
+    """An image could not be loaded into the cluster's nodes (absent locally, or `kind load` failed)."""
+
+    phase = "image-load"
 
 
 def image_key(tag: str) -> str | None:
     """The kit input key recorded on a local image, or None when the image is absent or not the kit's."""
-    proc = docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{KEY_LABEL}"}}}}', tag, check=False)
-    if proc.returncode != 0:
-        return None
-    value = proc.stdout.strip()
-    return value if value and value != "<no value>" else None
+    return _cli.image_label(tag, KEY_LABEL)
 
 
 def image_id(tag: str) -> str:
     """The local image ID of a tag."""
-    return docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+    return _cli.image_id(tag)
 
 
 def host_ca_bundle() -> Path | None:
@@ -90,10 +92,10 @@ def build(
         for name, value in (build_args or {}).items():
             args += ["--build-arg", f"{name}={value}"]
         info(f"docker build {tag} (from {context})")
-        proc = subprocess.run(["docker", *args, str(stage)], capture_output=True, text=True)
+        proc = docker(*args, str(stage), check=False)
         if log:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
-            raise DockerError(f"building {tag} from {context} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
+            raise ImageBuildError(f"building {tag} from {context} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
     return True

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import InfrastructureError
 from kit.artifacts import artifact
 from kit.log import phase
 from kit.pins import Pins, cache_dir, input_key
@@ -19,8 +20,10 @@ __all__ = ["GoBuildError", "GoComponent", "components", "go_build", "go_env", "m
 BUILD_DATE = "2026-01-01T00:00:00Z"  # fixed, so identical inputs give identical binaries
 
 
-class GoBuildError(RuntimeError):
+class GoBuildError(InfrastructureError, RuntimeError):
     """A Go component could not be fetched or built; names the component and version."""
+
+    phase = "kit"
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,12 @@ def components(pins: Pins) -> list[GoComponent]:
 
 def go_build(component: GoComponent, pins: Pins, *, rebuild: bool = False) -> Path:
     """Build (or re-use) one component; returns the cache entry holding its binaries under bin/."""
-    go_version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        go_version = subprocess.run(
+            ["go", "env", "GOVERSION"], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise GoBuildError(f"the Go toolchain does not answer `go env GOVERSION`: {exc}") from exc
     key = input_key("go", component.__dict__, go_version, Path(__file__))
 
     def produce(out: Path) -> None:

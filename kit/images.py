@@ -17,6 +17,7 @@ from kit import docker as d
 from kit.artifacts import artifact
 from kit.log import phase
 from kit.pins import KIT_DIR, Pins, input_key
+from kit.preflight import PreflightError
 
 __all__ = [
     "BASE_TAG",
@@ -78,12 +79,12 @@ def ensure_base(pins: Pins, *, rebuild: bool = False) -> str:
 
     def produce(out: Path) -> None:
         if not shutil.which("mmdebstrap"):
-            raise RuntimeError(
+            raise PreflightError(
                 "mmdebstrap is missing: `apt-get install mmdebstrap` (the kit seeds its Debian base "
                 "image from Debian's archive with it)"
             )
         with phase(f"mmdebstrap {pins.debian} minbase"):
-            subprocess.run(
+            proc = subprocess.run(
                 [
                     "mmdebstrap",
                     "--variant=minbase",
@@ -93,8 +94,13 @@ def ensure_base(pins: Pins, *, rebuild: bool = False) -> str:
                     str(out / "rootfs.tar"),
                     *_debian_mirror(),
                 ],
-                check=True,
+                capture_output=True,
+                text=True,
             )
+            if proc.returncode != 0:
+                raise d.ImageBuildError(
+                    f"mmdebstrap {pins.debian} failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}"
+                )
 
     entry = artifact("base", f"debian-{pins.debian}", key, produce, rebuild=rebuild)
     with phase(f"docker import {BASE_TAG}"):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import subprocess
 import time
 from pathlib import Path
 
+from common.docker import DockerCli
+from common.errors import InfrastructureError
 from kit import docker as d
 from kit.images import RECIPES, ImageSpec, kit_net_image
 from kit.log import info, phase
@@ -22,13 +23,17 @@ from kit.poll import PollTimeout, poll
 
 __all__ = ["NodeImageError", "build_node_image", "kind_const", "node_image_tag"]
 
+_docker = DockerCli()
 
-class NodeImageError(RuntimeError):
+
+class NodeImageError(InfrastructureError, RuntimeError):
     """The node image could not be assembled."""
+
+    phase = "image-build"
 
 
 def node_image_tag(pins: Pins) -> str:
-    """Local tag of the node image."""
+    """Local tag of the node image, without its input key (the built image's tag carries it as a suffix)."""
     return f"localhost/kit/node:{pins.kubernetes}"
 
 
@@ -59,6 +64,9 @@ def build_node_image(
     cni = (RECIPES / "kit-net" / "default-cni.yaml").read_text().replace("__KIT_NET_IMAGE__", kit_net_image(pins))
     binaries = [k8s_bin / b for b in ("kubeadm", "kubelet", "kubectl")]
     key = input_key("node", base_key, pins.kubernetes, storage, cni, *binaries, *image_keys, Path(__file__))
+    # The key is in the tag: two checkouts of different kit versions on one host keep one node image each
+    # instead of re-tagging (and rebuilding) one name back and forth.
+    tag = f"{tag}-{key[:12]}"
     if not rebuild and d.image_key(tag) == key:
         return tag
     name = f"kit-node-build-{secrets.token_hex(4)}"
@@ -128,31 +136,13 @@ def _wait_containerd(container: str) -> None:
 
 
 def _import(container: str, tag: str) -> None:
-    save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
-    imp = subprocess.run(
-        [
-            "docker",
-            "exec",
-            "-i",
-            container,
-            "ctr",
-            "--namespace=k8s.io",
-            "images",
-            "import",
-            "--label=io.cri-containerd.pinned=pinned",
-            "--all-platforms",
-            "--no-unpack",
-            "--digests",
-            "-",
-        ],
-        stdin=save.stdout,
-        capture_output=True,
-        text=True,
-    )
-    if save.stdout:
-        save.stdout.close()
-    if save.wait() != 0 or imp.returncode != 0:
-        raise NodeImageError(f"importing {tag} into the node image failed: {imp.stderr.strip()[-1500:]}")
+    importer = ["ctr", "--namespace=k8s.io", "images", "import", "--label=io.cri-containerd.pinned=pinned"]
+    try:
+        _docker.pipe(
+            ["save", tag], ["exec", "-i", container, *importer, "--all-platforms", "--no-unpack", "--digests", "-"]
+        )
+    except d.DockerError as exc:
+        raise NodeImageError(f"importing {tag} into the node image failed: {exc}") from exc
     info(f"preloaded {tag}")
 
 

@@ -10,9 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KIT_DIR", "Pins", "cache_dir", "input_key", "load_pins"]
+from common.errors import InfrastructureError
+
+__all__ = ["KIT_DIR", "Pins", "PinsError", "cache_dir", "input_key", "load_pins"]
 
 KIT_DIR = Path(__file__).resolve().parent
+
+
+class PinsError(InfrastructureError, ValueError):
+    """The pins file is malformed or incomplete; names the file and the missing or bad pin."""
+
+    phase = "kit"
 
 
 def cache_dir() -> Path:
@@ -47,7 +55,7 @@ class Pins:
         """Version of the published k8s.io staging modules matching the Kubernetes pin (v1.34.4 -> v0.34.4)."""
         major, minor, patch = self.kubernetes.lstrip("v").split(".")
         if major != "1":
-            raise ValueError(f"kubernetes pin {self.kubernetes!r}: only 1.x is supported")
+            raise PinsError(f"kubernetes pin {self.kubernetes!r}: only 1.x is supported")
         return f"v0.{minor}.{patch}"
 
     @property
@@ -67,7 +75,7 @@ def load_pins(path: Path | None = None) -> Pins:
     flat: dict[str, Any] = {}
     for section in ("kind", "kubernetes", "node"):
         if section not in data:
-            raise ValueError(f"{path}: missing section [{section}]")
+            raise PinsError(f"{path}: missing section [{section}]")
         flat.update(data[section])
     flat["kind"] = data["kind"]["version"]
     flat["kubernetes"] = data["kubernetes"]["version"]
@@ -75,10 +83,10 @@ def load_pins(path: Path | None = None) -> Pins:
     fields = set(Pins.__dataclass_fields__)
     missing = sorted(fields - set(flat))
     if missing:
-        raise ValueError(f"{path}: missing pins: {', '.join(missing)}")
+        raise PinsError(f"{path}: missing pins: {', '.join(missing)}")
     unknown = sorted(set(flat) - fields)
     if unknown:
-        raise ValueError(f"{path}: unknown pins: {', '.join(unknown)}")
+        raise PinsError(f"{path}: unknown pins: {', '.join(unknown)}")
     pins = Pins(**{k: str(v) for k, v in flat.items()})
     for name in (
         "kind",
@@ -92,7 +100,7 @@ def load_pins(path: Path | None = None) -> Pins:
     ):
         value = getattr(pins, name)
         if not value.startswith("v") or value.count(".") != 2:
-            raise ValueError(f"{path}: pin {name}={value!r} is not a vX.Y.Z version")
+            raise PinsError(f"{path}: pin {name}={value!r} is not a vX.Y.Z version")
     return pins
 
 

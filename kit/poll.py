@@ -1,22 +1,27 @@
-"""The kit's one polling loop: a deadline, an interval, and a timeout that says what it saw last."""
+"""The kit's polls: the one deadline loop (common.deadline), raising a timeout classed as infrastructure."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from common.deadline import DeadlineExceeded, wait_for
+from common.errors import InfrastructureError
 
 __all__ = ["PollTimeout", "poll"]
 
 T = TypeVar("T")
 
 
-class PollTimeout(TimeoutError):
-    """A poll ran out of time; the message names what, the budget and the last observation or error."""
+class PollTimeout(DeadlineExceeded, InfrastructureError, TimeoutError):
+    """A kit poll ran out of time (nodes, containerd, dockerd never came up): infrastructure, not the product.
 
-    def __init__(self, what: str, timeout: float, last: Any) -> None:
-        super().__init__(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
-        self.what, self.timeout, self.last = what, timeout, last
+    It carries what, the budget, the elapsed time, the attempts, the last value and the last exception (`last` is
+    whichever was seen last). It is a TimeoutError as before, never an AssertionError: the suite's WaitTimeout is the
+    one that means a requirement was not met.
+    """
+
+    phase = "kit"
 
 
 def poll(
@@ -28,15 +33,4 @@ def poll(
     done: Callable[[T], bool] = bool,
 ) -> T:
     """Call `observe` until `done(observation)`; errors from `observe` are remembered and polling goes on."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = observe()
-            if done(last):
-                return last  # type: ignore[no-any-return]
-        except Exception as exc:  # remembered for the timeout message; the next poll may succeed
-            last = exc
-        if time.monotonic() + interval > deadline:
-            raise PollTimeout(what, timeout, last)
-        time.sleep(interval)
+    return wait_for(observe, what=what, timeout=timeout, interval=interval, done=done, error=PollTimeout)

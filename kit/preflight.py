@@ -16,6 +16,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.docker import docker
+from common.errors import DockerError, InfrastructureError
 from kit.log import info, phase
 from kit.pins import cache_dir
 from kit.poll import PollTimeout, poll
@@ -85,8 +87,10 @@ DAEMON_JSON = Path("/etc/docker/daemon.json")
 INOTIFY_WANTED = {"fs.inotify.max_user_instances": 512, "fs.inotify.max_user_watches": 524288}
 
 
-class PreflightError(RuntimeError):
+class PreflightError(InfrastructureError, RuntimeError):
     """The host cannot run the kit, with what to do about it."""
+
+    phase = "preflight"
 
 
 @dataclass(frozen=True)
@@ -197,10 +201,8 @@ def _docker_info() -> tuple[bool, str | None]:
     if not shutil.which("docker"):
         return False, None
     try:
-        out = subprocess.run(
-            ["docker", "info", "--format", "{{.DefaultRuntime}}"], capture_output=True, text=True, timeout=20
-        )
-    except subprocess.TimeoutExpired:
+        out = docker("info", "--format", "{{.DefaultRuntime}}", check=False, timeout=20)
+    except DockerError:  # overran or could not run: not reachable (yet)
         return False, None
     if out.returncode != 0:
         return False, None

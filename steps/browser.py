@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from support.app import Owner
-from support.browser import Browser, BrowserError, TodoPage
+from support.browser import Browser, TodoPage
+from support.budgets import timed
+from support.results import Results
 
 __all__: list[str] = []
 
@@ -18,17 +19,23 @@ RELOAD_EVERY_S = 3.0
 
 
 @pytest.fixture
-def browser_session() -> Iterator[Browser]:
-    """One headless Chromium per scenario, always closed."""
-    with Browser(timeout=30.0) as browser:
+def browser_session(request: pytest.FixtureRequest, results: Results) -> Iterator[Browser]:
+    """One headless Chromium per scenario, always closed; a failed wait leaves its evidence in the results."""
+    folder = "browser/" + "".join(c if c.isalnum() else "-" for c in request.node.name)[:80]
+
+    def keep(name: str, content: bytes | str) -> object:
+        """Store one evidence file under the scenario's folder in the results."""
+        return results.add_file(f"{folder}/{name}", content)
+
+    with Browser(timeout=30.0, evidence=keep) as browser:
         yield browser
 
 
 @given(parsers.parse("{name} has the to-do page open in her browser"), target_fixture="page")
-def _(owner: Owner, browser_session: Browser, name: str) -> TodoPage:
-    """The front end's page, loaded."""
+def _(owner: Owner, browser_session: Browser, frontend_url: str, name: str) -> TodoPage:
+    """The front end's page, loaded (where users reach it: the API may be reached elsewhere)."""
     assert owner.name == name
-    page = TodoPage(browser_session, owner.app.base_url)
+    page = TodoPage(browser_session, frontend_url)
     page.open()
     return page
 
@@ -60,16 +67,8 @@ def _(page: TodoPage, name: str) -> None:
 
 
 @then(parsers.parse('the page shows "{text}" within {seconds:d} seconds'))
-def _(owner: Owner, page: TodoPage, text: str, seconds: int) -> None:
+def _(owner: Owner, page: TodoPage, results: Results, text: str, seconds: int) -> None:
     """The to-do appears on the page within the budget, reloading as a user would."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            page.wait_until_shown(
-                owner.title(text), min(RELOAD_EVERY_S, max(0.1, deadline - time.monotonic()))
-            )
-            return
-        except BrowserError:
-            if time.monotonic() >= deadline:
-                raise
-            page.open()
+    title = owner.title(text)
+    step = f"the page shows {text!r} within {seconds} s"
+    timed(results, step, seconds, lambda: page.wait_until_shown(title, seconds, reload_every=RELOAD_EVERY_S))

@@ -12,7 +12,7 @@ from pytest_bdd import parsers, then, when
 
 from support.app import TodoApp
 from support.cluster import ClusterHandle
-from support.conditions import EXPECTED_REPLICAS, app_serving, replicas_ready
+from support.conditions import app_serving, replicas_ready
 from support.faults import DockerCli, Fault, FaultLog, measure_recovery
 from support.netfaults import KernelLacks, NetFault, NetFaultInjector
 from support.results import Results
@@ -197,6 +197,7 @@ def _(fault_log: FaultLog, results: Results, held: HeldFault, seconds: str, perc
     window = _window(held, fault_log)
     latencies = [s["latency_s"] for s in window["samples"]]
     measured = percentile(latencies, int(percent))
+    assert measured is not None, f"no request was made while {what}"
     budget: dict[str, float] = {"latency_percentile": float(percent), "max_latency_at_percentile_s": float(seconds)}
     if int(percent) == 95:
         budget["max_p95_latency_s"] = float(seconds)
@@ -249,7 +250,9 @@ def _(deployed: ClusterHandle, app: TodoApp, results: Results, held: HeldFault, 
     """From the heal: every back-end replica Ready again and a request served through the front end."""
     heal = Fault(f"{held.fault.name} healed", held.fault.tier, held.fault.targets, held.healed_at, time.time())
     condition = all_of(
-        "serving after the heal", replicas_ready(deployed, "backend", EXPECTED_REPLICAS["backend"]), app_serving(app)
+        "serving after the heal",
+        replicas_ready(deployed, "backend", deployed.profile.expected_replicas["backend"]),
+        app_serving(app),
     )
     took = measure_recovery(heal, condition, float(seconds))
     _record(results, held, recovery=(heal.name, took, float(seconds)))

@@ -4,65 +4,24 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
 
-from support.app import TodoApp
+from support.adapters import WorkloadAdapter
+from support.budgets import recovery_within
 from support.cluster import ClusterHandle
-from support.conditions import app_serving, recovered, restarted
-from support.faults import FaultInjector, FaultLog, measure_recovery
+from support.conditions import app_serving, old_pods_gone, recovered, restarted
+from support.faults import FaultInjector, FaultLog
 from support.results import Results
+from support.vocabulary import FAULT_PHRASES, TIERS, inject
 from support.waits import all_of
 
 __all__: list[str] = []
 
-TIERS = {
-    "database": "database",
-    "back end": "backend",
-    "front end": "frontend",
-    "back-end": "backend",
-    "front-end": "frontend",
-}
+POD_FAULTS = "|".join(p for p in FAULT_PHRASES if "node" not in p)
 
 
-def _record_window(fault_log: FaultLog, results: Results) -> None:
-    """Close the fault's availability window, if traffic watched it, and keep its numbers."""
-    record = fault_log.close_and_measure()
-    if record is not None:
-        results.record_availability(record)
-
-
-@when("one back-end pod is stopped gracefully")
-def _(faults: FaultInjector, fault_log: FaultLog) -> None:
-    """Delete one back-end pod with its own termination grace period."""
-    fault_log.add(faults.kill_pod("backend", grace_seconds=None))
-
-
-@when(parsers.re(r"one (?P<tier>back-end|front-end) pod is killed immediately"))
-def _(faults: FaultInjector, fault_log: FaultLog, tier: str) -> None:
-    """Delete one pod of the tier with no grace period."""
-    fault_log.add(faults.kill_pod(TIERS[tier], grace_seconds=0))
-
-
-@when("one back-end replica is lost")
-def _(faults: FaultInjector, fault_log: FaultLog) -> None:
-    """A back-end replica disappears abruptly."""
-    fault_log.add(faults.kill_pod("backend", grace_seconds=0))
-
-
-@when("all back-end pods are killed at once")
-def _(faults: FaultInjector, fault_log: FaultLog) -> None:
-    """Delete every back-end pod immediately."""
-    fault_log.add(faults.kill_all("backend", grace_seconds=0))
-
-
-@when("the database pod is killed")
-def _(faults: FaultInjector, fault_log: FaultLog) -> None:
-    """Delete the database pod immediately (no clean shutdown)."""
-    fault_log.add(faults.kill_pod("database", grace_seconds=0))
-
-
-@when("the database server is killed abruptly inside its container")
-def _(faults: FaultInjector, fault_log: FaultLog) -> None:
-    """SIGKILL mysqld; the pod stays and its container restarts."""
-    fault_log.add(faults.kill_mysqld())
+@when(parsers.re(f"(?P<phrase>{POD_FAULTS})"))
+def _(faults: FaultInjector, fault_log: FaultLog, phrase: str) -> None:
+    """Inject the pod or process fault the phrase names."""
+    inject(phrase, faults, fault_log)
 
 
 @then(
@@ -73,7 +32,7 @@ def _(faults: FaultInjector, fault_log: FaultLog) -> None:
 )
 def _(
     deployed: ClusterHandle,
-    app: TodoApp,
+    app: WorkloadAdapter,
     fault_log: FaultLog,
     results: Results,
     tier: str,
@@ -83,13 +42,14 @@ def _(
     """All replicas new and Ready and a request served through the front end, within the budget."""
     fault = fault_log.last
     name = TIERS[tier]
-    took = measure_recovery(fault, recovered(deployed, app, name, int(count), fault.old_uids), float(seconds))
-    results.record_recovery(fault.name, name, took, float(seconds))
-    _record_window(fault_log, results)
+    condition = recovered(deployed, app, name, int(count), fault.old_uids)
+    recovery_within(results, fault, condition, float(seconds), name, f"{tier} back to {count} within {seconds} s")
+    # The window stays open until the killed pods are gone for good, then a settle period.
+    fault_log.close_window(old_pods_gone(deployed, name, fault.old_uids))
 
 
 @then(parsers.parse("the database server is restarted in its pod and ready within {seconds:d} seconds"))
-def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Results, seconds: int) -> None:
+def _(deployed: ClusterHandle, app: WorkloadAdapter, fault_log: FaultLog, results: Results, seconds: int) -> None:
     """The same pod's container restarted (restart count grew), Ready, and the app serves again."""
     fault = fault_log.last
     condition = all_of(
@@ -97,8 +57,7 @@ def _(deployed: ClusterHandle, app: TodoApp, fault_log: FaultLog, results: Resul
         restarted(deployed, "database", fault.old_restarts),
         app_serving(app),
     )
-    took = measure_recovery(fault, condition, float(seconds))
+    recovery_within(results, fault, condition, float(seconds), "database", f"server restarted within {seconds} s")
     pods = deployed.ready_pods("database")
     assert [p.uid for p in pods] == sorted(fault.old_uids), f"the database pod was replaced: {pods}"
-    results.record_recovery(fault.name, "database", took, float(seconds))
-    _record_window(fault_log, results)
+    fault_log.close_window()

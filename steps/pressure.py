@@ -160,6 +160,7 @@ def _(fault_log: FaultLog, results: Results, held: Pressure, seconds: str, perce
     """The latency percentile of the reader's requests in the window is within the budget."""
     window = _window(held, fault_log)
     measured = percentile([s["latency_s"] for s in window["samples"]], int(percent))
+    assert measured is not None, "no request was made while the back end was starved"
     budget = {"latency_percentile": float(percent), "max_latency_at_percentile_s": float(seconds)}
     if int(percent) == 95:
         budget["max_p95_latency_s"] = float(seconds)

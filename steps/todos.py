@@ -7,7 +7,8 @@ import time
 
 from pytest_bdd import given, parsers, then, when
 
-from support.app import Owner, RawResponse, Todo
+from support.adapters import HttpAnswer, RestAdapter
+from support.app import Owner, Todo
 from support.cluster import ClusterHandle
 
 __all__: list[str] = []
@@ -29,6 +30,23 @@ def _mine(owner: Owner, name: str) -> Owner:
     """The scenario's user, checked against the name the step uses."""
     assert owner.name == name, f"the scenario's user is {owner.name}, the step names {name}"
     return owner
+
+
+def _rest(owner: Owner, promise: str) -> RestAdapter:
+    """The REST adapter, for steps that check refusals at status level (REST profiles only)."""
+    app = owner.app
+    assert isinstance(app, RestAdapter), (
+        "this step checks answers at status level, which only a REST profile describes "
+        f"(the scenario's @needs_{promise} should have made it not applicable)"
+    )
+    return app
+
+
+def _title_lengths(deployed: ClusterHandle) -> tuple[int, int]:
+    """The title lengths the profile promises (min, max)."""
+    limits = deployed.profile.promises.title_length
+    assert limits is not None, "the scenario needs the promise title_length (tag it @needs_title_length)"
+    return limits.min, limits.max
 
 
 @when(parsers.parse('{name} adds the to-do "{text}"'))
@@ -72,9 +90,14 @@ def _(owner: Owner, name: str, count: str) -> None:
 
 
 @then(parsers.parse("{name}'s list is still empty"))
-def _(owner: Owner, name: str) -> None:
-    """Nothing was stored for her."""
+def _(deployed: ClusterHandle, owner: Owner, stored_before: int | None, name: str) -> None:
+    """Nothing was stored for her, nor anything at all: the table has no row newer than the scenario's start."""
     assert _mine(owner, name).todos() == [], f"{name}'s list holds {owner.texts()}"
+    assert stored_before is not None, (
+        "the table's view needs the promise sql_reconciliation (@needs_sql_reconciliation)"
+    )
+    newer = deployed.database_titles_after(stored_before)
+    assert not newer, f"rows were stored after the refused request (the table's own view): {newer[:5]}"
 
 
 @when(parsers.parse('{name} opens the to-do "{text}"'), target_fixture="opened")
@@ -92,7 +115,7 @@ def _(owner: Owner, opened: Todo, text: str) -> None:
 @when(parsers.parse('{name} renames the to-do "{old}" to "{new}"'))
 def _(owner: Owner, name: str, old: str, new: str) -> None:
     """Change the title."""
-    updated = _mine(owner, name).app.update(owner.find(old).id, title=owner.title(new))
+    updated = _mine(owner, name).app.rename(owner.find(old).id, owner.title(new))
     assert updated.title == owner.title(new)
 
 
@@ -109,29 +132,35 @@ def _(owner: Owner, name: str, text: str) -> None:
 
 
 @when(parsers.parse("{name} tries to add a to-do without a title"), target_fixture="answer")
-def _(owner: Owner, name: str) -> RawResponse:
+def _(owner: Owner, name: str) -> HttpAnswer:
     """A create request with no title at all."""
-    return _mine(owner, name).app.raw("POST", "/api/todos", {"completed": False})
+    app = _rest(_mine(owner, name), "title_length")
+    return app.raw("POST", app.spec.paths.create, {app.spec.fields.completed: False})
 
 
 @when(
     parsers.parse("{name} tries to add a to-do with a title of {length:d} characters"),
     target_fixture="answer",
 )
-def _(owner: Owner, name: str, length: int) -> RawResponse:
-    """A create request whose title has the given length."""
-    return _mine(owner, name).app.raw("POST", "/api/todos", {"title": owner.title_of_length(length)})
+def _(deployed: ClusterHandle, owner: Owner, name: str, length: int) -> HttpAnswer:
+    """A create request whose title has the given length (outside the lengths the profile promises)."""
+    low, high = _title_lengths(deployed)
+    assert not low <= length <= high, f"{length} characters is within the profile's promised {low}..{high}"
+    app = _rest(_mine(owner, name), "title_length")
+    return app.raw("POST", app.spec.paths.create, {app.spec.fields.title: owner.title_of_length(length)})
 
 
 @when(parsers.parse("{name} adds a to-do with a title of {length:d} characters"))
-def _(owner: Owner, name: str, length: int) -> None:
-    """A create that must succeed at the given title length."""
+def _(deployed: ClusterHandle, owner: Owner, name: str, length: int) -> None:
+    """A create that must succeed at the given title length (within the lengths the profile promises)."""
+    low, high = _title_lengths(deployed)
+    assert low <= length <= high, f"{length} characters is outside the profile's promised {low}..{high}"
     title = owner.title_of_length(length)
     assert _mine(owner, name).app.add(title).title == title
 
 
 @then("she is told that the title is invalid")
-def _(answer: RawResponse) -> None:
+def _(answer: HttpAnswer) -> None:
     """A validation refusal naming the title, as JSON without internals."""
     assert answer.status in (400, 422), f"expected a validation refusal, got {answer.status}: {answer.text}"
     assert isinstance(answer.body, dict) and answer.detail, f"the refusal carries no detail: {answer.text}"
@@ -141,25 +170,29 @@ def _(answer: RawResponse) -> None:
 
 
 @when(parsers.parse("{name} asks for a to-do that does not exist"), target_fixture="answer")
-def _(owner: Owner, name: str) -> RawResponse:
+def _(owner: Owner, name: str) -> HttpAnswer:
     """Read an id nobody created."""
-    return _mine(owner, name).app.raw("GET", f"/api/todos/{UNKNOWN_ID}")
+    app = _rest(_mine(owner, name), "not_found_errors")
+    return app.raw("GET", app.spec.paths.get.replace("{id}", str(UNKNOWN_ID)))
 
 
 @when(parsers.parse("{name} tries to complete a to-do that does not exist"), target_fixture="answer")
-def _(owner: Owner, name: str) -> RawResponse:
+def _(owner: Owner, name: str) -> HttpAnswer:
     """Change an id nobody created."""
-    return _mine(owner, name).app.raw("PATCH", f"/api/todos/{UNKNOWN_ID}", {"completed": True})
+    app = _rest(_mine(owner, name), "not_found_errors")
+    path = app.spec.paths.update.replace("{id}", str(UNKNOWN_ID))
+    return app.raw(app.spec.update_method, path, {app.spec.fields.completed: True})
 
 
 @when(parsers.parse("{name} tries to delete a to-do that does not exist"), target_fixture="answer")
-def _(owner: Owner, name: str) -> RawResponse:
+def _(owner: Owner, name: str) -> HttpAnswer:
     """Delete an id nobody created."""
-    return _mine(owner, name).app.raw("DELETE", f"/api/todos/{UNKNOWN_ID}")
+    app = _rest(_mine(owner, name), "not_found_errors")
+    return app.raw("DELETE", app.spec.paths.delete.replace("{id}", str(UNKNOWN_ID)))
 
 
 @then("she is told that the to-do was not found")
-def _(answer: RawResponse) -> None:
+def _(answer: HttpAnswer) -> None:
     """A not-found answer that names the id, as JSON."""
     assert answer.status == 404, f"expected not found, got {answer.status}: {answer.text}"
     assert "not found" in answer.detail.lower(), f"the answer does not say 'not found': {answer.text}"
@@ -172,7 +205,8 @@ def _(owner: Owner, deployed: ClusterHandle, name: str, count: int) -> dict[str,
     replicas = {p.name for p in deployed.ready_pods("backend")}
     seen: dict[str, int] = {}
     for i in range(count):
-        pod = _mine(owner, name).app.info(fresh=True).pod
+        pod = _mine(owner, name).app.info()
+        assert pod, "the app does not say which replica answered (the scenario needs @needs_served_by)"
         seen[pod] = seen.get(pod, 0) + 1
         if i + 1 >= SHARE_REQUESTS_MIN and replicas <= set(seen):
             break
@@ -184,18 +218,19 @@ def _(owner: Owner, deployed: ClusterHandle, name: str, count: int) -> dict[str,
 def _(deployed: ClusterHandle, answered_by: dict[str, int]) -> None:
     """Every Ready back-end replica answered at least once."""
     replicas = {p.name for p in deployed.ready_pods("backend")}
-    assert len(replicas) == 2, f"expected 2 Ready back-end replicas, found {sorted(replicas)}"
+    want = deployed.profile.expected_replicas["backend"]
+    assert len(replicas) == want, f"expected {want} Ready back-end replicas, found {sorted(replicas)}"
     assert replicas <= set(answered_by), f"answers per replica {answered_by}; Ready replicas {sorted(replicas)}"
 
 
 @when(parsers.parse('{name} adds the to-do "{text}" through one back-end replica'), target_fixture="written_via")
 def _(owner: Owner, deployed: ClusterHandle, name: str, text: str) -> str:
-    """Create the to-do on one chosen replica (through the API server's proxy to that pod)."""
+    """Create the to-do on one chosen replica (the adapter, sent through the API server's proxy to that pod)."""
     _mine(owner, name)
     replicas = sorted(p.name for p in deployed.ready_pods("backend"))
-    assert len(replicas) == 2, f"expected 2 Ready back-end replicas, found {replicas}"
-    status, body = deployed.pod_request(replicas[0], "POST", "/api/todos", {"title": owner.title(text)})
-    assert status == 201, f"replica {replicas[0]} answered {status}: {body}"
+    assert len(replicas) >= 2, f"expected 2 or more Ready back-end replicas, found {replicas}"
+    stored = owner.app.through(deployed.pod_sender(replicas[0])).add(owner.title(text))
+    assert stored.title == owner.title(text), f"replica {replicas[0]} stored {stored}"
     return replicas[0]
 
 
@@ -204,7 +239,5 @@ def _(owner: Owner, deployed: ClusterHandle, written_via: str, text: str, name: 
     """The replica that did not store the to-do lists it (the data lives in the shared database)."""
     others = sorted(p.name for p in deployed.ready_pods("backend") if p.name != written_via)
     assert others, f"no Ready back-end replica other than {written_via}"
-    status, body = deployed.pod_request(others[0], "GET", "/api/todos")
-    assert status == 200, f"replica {others[0]} answered {status}: {body}"
-    titles = [item["title"] for item in body]
+    titles = owner.app.through(deployed.pod_sender(others[0])).titles()
     assert owner.title(text) in titles, f"replica {others[0]} does not list {text!r} written via {written_via}"

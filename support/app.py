@@ -5,12 +5,15 @@ from __future__ import annotations
 import builtins
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 
-from support.ledger import Outcome, classify_exception, classify_status
+from support.ledger import ChangeKind, Outcome, classify_change, classify_exception, classify_status
+
+if TYPE_CHECKING:
+    from support.adapters import WorkloadAdapter
 
 __all__ = ["AppError", "Info", "Owner", "RawResponse", "Todo", "TodoApp", "check_address"]
 
@@ -87,6 +90,16 @@ def check_address(base_url: str) -> str:
     if not (address.is_loopback or address.is_private):
         raise ValueError(f"front-end URL {base_url!r}: {host} is neither loopback nor a private cluster address")
     return base_url.rstrip("/")
+
+
+def _not_a_todo_list(body: Any) -> str | None:
+    """Why a list response is not a list of to-dos (id, title, completed), or None when it is."""
+    if not isinstance(body, list):
+        return f"expected a JSON list, got {type(body).__name__}"
+    for item in body[:50]:
+        if not isinstance(item, dict) or not {"id", "title", "completed"} <= set(item):
+            return f"an entry lacks id/title/completed: {str(item)[:80]}"
+    return None
 
 
 class TodoApp:
@@ -187,7 +200,15 @@ class TodoApp:
             return None, f"{type(exc).__name__}: {exc}"[:300]
         if response.status != 200:
             return response.status, response.detail or response.text[:200]
+        problem = _not_a_todo_list(response.body)
+        if problem:
+            # A 200 from an error page or a stale cache is not the service answering.
+            return response.status, f"200 but not the to-do list: {problem}; body {response.text[:120]!r}"
         return response.status, None
+
+    def sample(self) -> tuple[int | None, str | None]:
+        """The workload adapters' name for probe() (support.conditions reads either client through it)."""
+        return self.probe()
 
     def write(self, title: str) -> tuple[int | None, str | None, Outcome]:
         """One create for the ledger: (status, error, outcome), classified by the ledger's own rules."""
@@ -198,6 +219,30 @@ class TodoApp:
         error = None if response.status == 201 else (response.detail or response.text[:200])
         return response.status, error, classify_status(response.status)
 
+    def create(self, title: str) -> tuple[int | None, str | None, Outcome, int | None]:
+        """One create for the ledger, also returning the id the server gave it (None unless acknowledged)."""
+        try:
+            response = self.raw("POST", "/api/todos", {"title": title}, fresh=True)
+        except requests.RequestException as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:300], classify_exception(exc), None
+        outcome = classify_status(response.status)
+        error = None if outcome == "ok" else (response.detail or response.text[:200])
+        body = response.body if isinstance(response.body, dict) else {}
+        todo_id = body.get("id") if outcome == "ok" else None
+        return response.status, error, outcome, int(todo_id) if isinstance(todo_id, int) else None
+
+    def change(self, kind: ChangeKind, todo_id: int) -> tuple[int | None, str | None, Outcome]:
+        """One change for the ledger: complete (PATCH completed) or delete a to-do, classified."""
+        try:
+            if kind == "complete":
+                response = self.raw("PATCH", f"/api/todos/{todo_id}", {"completed": True}, fresh=True)
+            else:
+                response = self.raw("DELETE", f"/api/todos/{todo_id}", fresh=True)
+        except requests.RequestException as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:300], classify_exception(exc)
+        outcome = classify_change(kind, response.status)
+        return response.status, None if outcome == "ok" else (response.detail or response.text[:200]), outcome
+
 
 @dataclass(frozen=True)
 class Owner:
@@ -205,7 +250,7 @@ class Owner:
 
     name: str
     tag: str
-    app: TodoApp
+    app: WorkloadAdapter
 
     def title(self, text: str) -> str:
         """The stored title of one of her to-dos."""

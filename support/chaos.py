@@ -14,18 +14,22 @@ from typing import Any
 
 import yaml
 
+from common.names import DEFAULT_CLUSTER, DEFAULT_CONTEXT
+from support.profile import Profile
 from support.safety import SafetyPolicy, TargetFacts, UnsafeTarget, is_loopback_url
 from support.safety import check as safety_check
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = REPO_ROOT / "chaos" / "experiments"
-SUITE_CLUSTER = "todo-e2e"
-SUITE_CONTEXT = f"kind-{SUITE_CLUSTER}"
+SUITE_CLUSTER = DEFAULT_CLUSTER
+SUITE_CONTEXT = DEFAULT_CONTEXT
 # Played after every run, also when the hypothesis failed or the run was interrupted: a fault must never
 # outlive its experiment. The experiments declare the same under "runtime" so `chaos run` behaves alike.
 ROLLBACK_STRATEGY = "always"
 # Configuration keys the handle always sets; every experiment must declare them.
 HANDLE_CONFIGURATION_KEYS = ("kubeconfig", "kube_context", "allowed_context", "base_url")
+# Configuration keys an experiment declares with the reference app's values; the handle sets them from its profile.
+PROFILE_CONFIGURATION_KEYS = ("namespace", "profile", "tier_selector", "tier_deployment", "tier_replicas")
 # The chaosk8s secrets scope; chaosk8s reads the context from KUBERNETES_CONTEXT in it.
 K8S_SECRETS_SCOPE = "k8s"
 
@@ -282,6 +286,8 @@ class ChaosHandle:
         facts: Callable[[], TargetFacts] | None = None,
         allowed_context: str | None = None,
         experiments_dir: Path = EXPERIMENTS_DIR,
+        profile: Profile | None = None,
+        profile_path: Path | None = None,
     ) -> None:
         self.kubeconfig = Path(kubeconfig).resolve()
         self.context = context
@@ -292,6 +298,9 @@ class ChaosHandle:
         # is read from the target, as the experiments' own guard probe does.
         self._facts = facts or (lambda: marker_facts(self.kubeconfig, self.context))
         self.allowed_context = allowed_context
+        # The system under test; None keeps the experiments' own values (the reference app's).
+        self.profile = profile
+        self.profile_path = profile_path
         # Refuse at construction so a misconfigured run fails before any step runs, and again before each run.
         self.server = self.check()
 
@@ -315,6 +324,7 @@ class ChaosHandle:
                 f"(declared: {sorted(declared)})"
             )
         config_vars: dict[str, Any] = {
+            **self.profile_configuration(experiment),
             **dict(extra_configuration or {}),
             "kubeconfig": str(self.kubeconfig),
             "kube_context": self.context,
@@ -323,6 +333,24 @@ class ChaosHandle:
         }
         secret_vars = {K8S_SECRETS_SCOPE: {"KUBERNETES_CONTEXT": self.context}}
         return config_vars, secret_vars
+
+    def profile_configuration(self, experiment: Mapping[str, Any]) -> dict[str, Any]:
+        """The namespace, profile file and the experiment's tier (selector, Deployment, replicas) of the profile."""
+        if self.profile is None:
+            return {}
+        declared = experiment.get("configuration", {})
+        tier_name = declared.get("tier")
+        values: dict[str, Any] = {"namespace": self.profile.namespace}
+        if self.profile_path is not None:
+            values["profile"] = str(self.profile_path)
+        if isinstance(tier_name, str):
+            tier = self.profile.tiers.get(tier_name)
+            values |= {
+                "tier_selector": tier.selector_string(),
+                "tier_deployment": tier.deployment,
+                "tier_replicas": tier.replicas,
+            }
+        return {k: v for k, v in values.items() if k in declared}
 
     def run(self, experiment_name: str, *, extra_configuration: dict[str, Any] | None = None) -> ChaosOutcome:
         """Run one experiment, keep its journal with the results; raise if it deviated or proved nothing."""

@@ -15,10 +15,13 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
+from common.names import DATABASE, MARKER_NAME, MARKER_NAMESPACE
+from support.adapters import HttpAnswer, HttpCall, Sender
+from support.profile import Profile, SqlReconciliation, SqlValue, Tier, reference_profile
 from support.safety import TargetFacts
+from support.waits import Condition, until
 
 __all__ = [
-    "DEPLOYMENTS",
     "MARKER_NAME",
     "MARKER_NAMESPACE",
     "ClusterHandle",
@@ -32,11 +35,6 @@ __all__ = [
     "render_manifests",
 ]
 
-# The contract's tiers (docs/contract.md): label app.kubernetes.io/component -> Deployment name.
-DEPLOYMENTS: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
-SERVICES: dict[str, str] = {"database": "mysql", "backend": "todo-backend", "frontend": "todo-frontend"}
-MARKER_NAMESPACE = "kube-system"
-MARKER_NAME = "todo-e2e-marker"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
 
 
@@ -162,8 +160,8 @@ def render_manifests(kubectl: Path | str, manifests_dir: Path, images: dict[str,
     return str(yaml.safe_dump_all(docs, sort_keys=False))
 
 
-def _pod_info(pod: Any) -> PodInfo:
-    """Flatten a V1Pod into PodInfo."""
+def _pod_info(pod: Any, profile: Profile) -> PodInfo:
+    """Flatten a V1Pod into PodInfo; its tier is the one whose profile selector its labels match ('' for none)."""
     status = pod.status
     statuses = list(status.container_statuses or []) if status else []
     conditions = {c.type: c.status for c in (status.conditions or [])} if status else {}
@@ -175,7 +173,7 @@ def _pod_info(pod: Any) -> PodInfo:
     return PodInfo(
         name=pod.metadata.name,
         uid=pod.metadata.uid,
-        tier=(pod.metadata.labels or {}).get("app.kubernetes.io/component", ""),
+        tier=profile.tier_of(pod.metadata.labels or {}) or "",
         node=pod.spec.node_name or "",
         phase=(status.phase if status else "") or "",
         ready=conditions.get("Ready") == "True",
@@ -188,22 +186,34 @@ def _pod_info(pod: Any) -> PodInfo:
     )
 
 
+def _container(spec: Any, tier: Tier, owner: str) -> Any:
+    """The tier's named container of a pod spec, or an error naming the container the profile expects."""
+    for container in spec.containers or []:
+        if container.name == tier.container:
+            return container
+    names = [c.name for c in spec.containers or []]
+    raise LookupError(f"{owner} has no container {tier.container!r} (the profile's); its containers are {names}")
+
+
 class ClusterHandle:
-    """One kube context of one kubeconfig file, namespace-scoped to the suite's app."""
+    """One kube context of one kubeconfig file, scoped to the app a target profile describes."""
 
     def __init__(
         self,
         kubeconfig: Path,
         context: str,
-        namespace: str = "todo",
+        namespace: str | None = None,
         *,
         kubectl: Path | str = "kubectl",
         marker: tuple[str, str] | None = None,
         kind_cluster: str | None = None,
+        profile: Profile | None = None,
     ) -> None:
         self.kubeconfig = Path(kubeconfig)
         self.context = context
-        self.namespace = namespace
+        # Names, labels, containers and SQL come from the profile; tools that take none get the reference app's.
+        self.profile = profile or reference_profile()
+        self.namespace = namespace or self.profile.namespace
         self.kubectl = str(kubectl)
         # (cluster name, token) the kit wrote into the marker ConfigMap; None means "no marker expected".
         self.marker = marker
@@ -247,15 +257,20 @@ class ClusterHandle:
         return done.stdout
 
     # -- observing ---------------------------------------------------------------------------------
+    def tier(self, tier: str) -> Tier:
+        """One tier as the profile describes it."""
+        return self.profile.tiers.get(tier)
+
     def pods(self, tier: str) -> list[PodInfo]:
-        """Pods of one tier (label app.kubernetes.io/component), terminating ones included."""
-        selector = f"app.kubernetes.io/part-of=todo,app.kubernetes.io/component={tier}"
+        """Pods of one tier (the profile's selector), terminating ones included."""
+        selector = self.tier(tier).selector_string()
         items = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
-        return sorted((_pod_info(p) for p in items), key=lambda p: p.name)
+        return sorted((_pod_info(p, self.profile) for p in items), key=lambda p: p.name)
 
     def all_pods(self) -> list[PodInfo]:
         """Every pod in the suite namespace."""
-        return sorted((_pod_info(p) for p in self.core.list_namespaced_pod(self.namespace).items), key=lambda p: p.name)
+        items = self.core.list_namespaced_pod(self.namespace).items
+        return sorted((_pod_info(p, self.profile) for p in items), key=lambda p: p.name)
 
     def ready_pods(self, tier: str) -> list[PodInfo]:
         """Ready, non-terminating pods of one tier."""
@@ -267,7 +282,7 @@ class ClusterHandle:
 
     def deployment(self, tier: str) -> DeploymentStatus:
         """Replica counts of a tier's Deployment."""
-        name = DEPLOYMENTS[tier]
+        name = self.tier(tier).deployment
         dep = self.apps.read_namespaced_deployment(name, self.namespace)
         st = dep.status
         return DeploymentStatus(
@@ -279,14 +294,16 @@ class ClusterHandle:
         )
 
     def deployment_env(self, tier: str) -> list[dict[str, Any]]:
-        """The env entries of a tier's first container, as plain dicts (value or valueFrom)."""
-        dep = self.apps.read_namespaced_deployment(DEPLOYMENTS[tier], self.namespace)
-        container = dep.spec.template.spec.containers[0]
+        """The env entries of a tier's container (the profile names it), as plain dicts (value or valueFrom)."""
+        spec = self.tier(tier)
+        dep = self.apps.read_namespaced_deployment(spec.deployment, self.namespace)
+        container = _container(dep.spec.template.spec, spec, f"Deployment {spec.deployment}")
         return [self.api_client.sanitize_for_serialization(e) for e in (container.env or [])]
 
-    def pvc_phase(self, name: str = "mysql-data") -> str:
-        """Phase of a PersistentVolumeClaim ('Bound', 'Pending', ...)."""
-        return str(self.core.read_namespaced_persistent_volume_claim(name, self.namespace).status.phase)
+    def pvc_phase(self, name: str | None = None) -> str:
+        """Phase of a PersistentVolumeClaim ('Bound', 'Pending', ...); by default the database's."""
+        claim = name or self.profile.tiers.database.pvc
+        return str(self.core.read_namespaced_persistent_volume_claim(claim, self.namespace).status.phase)
 
     def services(self) -> list[str]:
         """Names of the Services in the suite namespace."""
@@ -408,15 +425,39 @@ class ClusterHandle:
             ws.close()
         return ExecResult(rc=int(rc if rc is not None else -1), stdout=out or "", stderr=err or "")
 
+    def _app_deployments(self) -> list[Any]:
+        """The profile's Deployments that exist in the namespace (the app is the union of its tiers)."""
+        names = {tier.deployment for _, tier in self.profile.tiers.items()}
+        items = self.apps.list_namespaced_deployment(self.namespace).items
+        return [d for d in items if d.metadata.name in names]
+
+    def deployment_annotations(self, key: str) -> dict[str, str]:
+        """One annotation of every Deployment of the app (name -> value, '' when absent)."""
+        return {d.metadata.name: (d.metadata.annotations or {}).get(key, "") for d in self._app_deployments()}
+
+    def delete_deployments(self, timeout: float = 120) -> None:
+        """Delete the app's Deployments and wait until their pods are gone (a different manifest set follows)."""
+        for dep in self._app_deployments():
+            self.apps.delete_namespaced_deployment(dep.metadata.name, self.namespace, propagation_policy="Foreground")
+        until(
+            Condition(
+                f"every pod of the app's old Deployments in {self.namespace} gone",
+                lambda: not [p for p in self.all_pods() if p.tier],
+            ),
+            timeout=timeout,
+            interval=1.0,
+        )
+
     def delete_pod(self, name: str, grace_seconds: int | None = None) -> None:
         """Delete a pod, with an explicit grace period (0 = immediately) or the pod's own."""
         body = client.V1DeleteOptions(grace_period_seconds=grace_seconds) if grace_seconds is not None else None
         self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=grace_seconds, body=body)
 
     def pod_request(
-        self, pod: str, method: str, path: str, body: Any = None, *, port: int = 8080, timeout: float = 10
+        self, pod: str, method: str, path: str, body: Any = None, *, port: int | None = None, timeout: float = 10
     ) -> tuple[int, Any]:
-        """An HTTP request to one chosen pod via the API server's pod proxy: (status, JSON body or text)."""
+        """An HTTP request to one chosen pod via the API server's pod proxy (default: the back end's container port)."""
+        port = port or self.profile.tiers.backend.target_port
         resource = f"/api/v1/namespaces/{self.namespace}/pods/{pod}:{port}/proxy{path}"
         try:
             method_, url, headers, data, post = self.api_client.param_serialize(
@@ -438,6 +479,17 @@ class ClusterHandle:
             return int(status), json.loads(text) if text else None
         except ValueError:
             return int(status), text
+
+    def pod_sender(self, pod: str) -> Sender:
+        """A workload adapter's sender to one chosen back-end pod, through the API server's pod proxy."""
+
+        def send(call: HttpCall, fresh: bool = False) -> HttpAnswer:
+            """Send one call to the pod; `fresh` means nothing here (the pod is chosen by name)."""
+            status, body = self.pod_request(pod, call.method, call.path, call.json)
+            text = body if isinstance(body, str) else json.dumps(body)[:2000]
+            return HttpAnswer(status, None if isinstance(body, str) else body, text)
+
+        return send
 
     def run_pod(self, name: str, image: str, env: dict[str, str], *, component: str = "probe") -> None:
         """Start a one-off pod (never restarted) in the suite namespace, outside every tier's selector."""
@@ -466,17 +518,39 @@ class ClusterHandle:
         return str(self.core.read_namespaced_pod(name, self.namespace).status.phase or "")
 
     def deployment_image(self, tier: str) -> str:
-        """The image of a tier's first container."""
-        dep = self.apps.read_namespaced_deployment(DEPLOYMENTS[tier], self.namespace)
-        return str(dep.spec.template.spec.containers[0].image)
+        """The image of a tier's container (the profile names it)."""
+        spec = self.tier(tier)
+        dep = self.apps.read_namespaced_deployment(spec.deployment, self.namespace)
+        return str(_container(dep.spec.template.spec, spec, f"Deployment {spec.deployment}").image)
 
-    def database_titles(self, like_prefix: str, timeout: float = 60) -> list[str]:
-        """Titles in the todos table starting with the prefix, read with SQL inside the database pod."""
-        if not like_prefix.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"prefix {like_prefix!r} must be letters, digits, '-' or '_' (it goes into SQL)")
-        creds = self.secret_data("db-credentials")
-        database = self.config_map("db-config")["name"]
-        pods = self.ready_pods("database")
+    @property
+    def sql(self) -> SqlReconciliation:
+        """Where the profile says stored to-dos live; an error when it does not say (no SQL reconciliation)."""
+        if self.profile.sql is None:
+            raise LookupError(
+                f"profile {self.profile.name!r} has no sql section: stored to-dos cannot be read with SQL "
+                "(tag the scenario @needs_sql_reconciliation)"
+            )
+        return self.profile.sql
+
+    def _value(self, value: SqlValue, field_name: str) -> str:
+        """A value the profile gives literally or by ConfigMap/Secret key."""
+        if value.value is not None:
+            return value.value
+        assert value.key is not None  # validated with the profile
+        data = self.config_map(value.config_map) if value.config_map else self.secret_data(str(value.secret))
+        source = f"ConfigMap {value.config_map}" if value.config_map else f"Secret {value.secret}"
+        if value.key not in data:
+            raise LookupError(f"{source} has no key {value.key!r} (the profile's {field_name}); keys {sorted(data)}")
+        return data[value.key]
+
+    def _sql(self, query: str, timeout: float = 60) -> list[str]:
+        """Run one SELECT with the app's credentials inside the database pod; one line per row."""
+        sql = self.sql
+        creds = self.secret_data(sql.credentials.secret)
+        username, password = creds[sql.credentials.username_key], creds[sql.credentials.password_key]
+        database = self._value(sql.database, "sql.database")
+        pods = self.ready_pods(DATABASE)
         if not pods:
             raise RuntimeError("no Ready database pod to query")
         pod = pods[0]
@@ -485,18 +559,55 @@ class ClusterHandle:
             "client=$(command -v mariadb || command -v mysql) "
             '|| { echo "no mariadb/mysql client" >&2; exit 127; }; '
             'MYSQL_PWD="$1" exec "$client" --protocol=TCP --host=127.0.0.1 --user="$2" --batch --raw '
-            "--skip-column-names "
-            '--execute="SELECT title FROM todos WHERE title LIKE \'$4%\' ORDER BY id" "$3"'
+            '--skip-column-names --execute="$4" "$3"'
         )
         done = self.exec(
             pod.name,
-            ["sh", "-c", script, "sql", creds["password"], creds["username"], database, like_prefix],
-            container=next(iter(pod.container_ids), None),
+            ["sh", "-c", script, "sql", password, username, database, query],
+            container=self.profile.tiers.database.container,
             timeout=timeout,
         )
         if done.rc != 0:
             raise RuntimeError(f"SQL query in pod {pod.name} failed ({done.rc}): {done.stderr.strip()[:500]}")
         return [line for line in done.stdout.splitlines() if line]
+
+    def database_titles(self, like_prefix: str, timeout: float = 60) -> list[str]:
+        """Stored titles starting with the prefix, read with SQL inside the database pod (the profile's table)."""
+        return self._sql(self.sql.titles_query(like_prefix), timeout)
+
+    def database_rows(self, like_prefix: str) -> list[tuple[int, str, bool]]:
+        """(id, title, completed) of the rows whose title starts with the prefix, read with SQL."""
+        rows = []
+        for line in self._sql(self.sql.rows_query(like_prefix)):
+            ident, completed, title = line.split("\t", 2)
+            rows.append((int(ident), title, completed not in ("0", "", "NULL")))
+        return rows
+
+    def database_max_id(self) -> int:
+        """The highest key in the to-do table (0 when empty)."""
+        (line,) = self._sql(self.sql.max_key_query())
+        return int(line)
+
+    def database_titles_after(self, row_id: int) -> list[str]:
+        """Titles of every row stored after the given key, whoever stored them."""
+        return self._sql(self.sql.titles_after_query(row_id))
+
+    def claim_mounts(self, tier: str) -> dict[str, str]:
+        """For each live pod of the tier, its container's (the profile's) mounts: mount path -> claim name."""
+        mounts: dict[str, str] = {}
+        spec = self.tier(tier)
+        for pod in self.core.list_namespaced_pod(self.namespace, label_selector=spec.selector_string()).items:
+            if pod.metadata.deletion_timestamp is not None:
+                continue
+            claims = {
+                v.name: v.persistent_volume_claim.claim_name
+                for v in pod.spec.volumes or []
+                if v.persistent_volume_claim is not None
+            }
+            for m in _container(pod.spec, spec, f"pod {pod.metadata.name}").volume_mounts or []:
+                if m.name in claims:
+                    mounts[m.mount_path] = claims[m.name]
+        return mounts
 
     # -- safety ------------------------------------------------------------------------------------
     def marker_state(self) -> tuple[bool, str]:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
-from support.app import TodoApp
-from support.cluster import DEPLOYMENTS, ClusterHandle
+from common.names import BACKEND, FRONTEND, TIERS
+from support.cluster import ClusterHandle
 from support.waits import Condition, all_of
 
 __all__ = [
-    "EXPECTED_REPLICAS",
+    "Reader",
     "all_tiers_ready",
     "app_serving",
     "endpoints_ready",
     "node_ready",
+    "old_pods_gone",
     "pods_replaced",
     "pvc_bound",
     "recovered",
@@ -25,8 +27,22 @@ __all__ = [
     "todos_present",
 ]
 
-# The desired state of docs/contract.md.
-EXPECTED_REPLICAS: dict[str, int] = {"database": 1, "backend": 2, "frontend": 2}
+
+class Reader(Protocol):
+    """What the conditions need of an app client: the workload adapter, or the reference client (support.app)."""
+
+    @property
+    def base_url(self) -> str:
+        """Where the API is reached."""
+        ...
+
+    def sample(self) -> tuple[int | None, str | None]:
+        """One user read on a new connection: (status, None) when the to-do list came back."""
+        ...
+
+    def titles(self) -> list[str]:
+        """The titles of every to-do."""
+        ...
 
 
 def replicas_ready(cluster: ClusterHandle, tier: str, n: int) -> Condition:
@@ -40,12 +56,12 @@ def replicas_ready(cluster: ClusterHandle, tier: str, n: int) -> Condition:
             return [p.name for p in ready]
         return None
 
-    return Condition(f"{n} Ready {tier} replica(s) (Deployment {DEPLOYMENTS[tier]})", check)
+    return Condition(f"{n} Ready {tier} replica(s) (Deployment {cluster.tier(tier).deployment})", check)
 
 
 def all_tiers_ready(cluster: ClusterHandle, expected: dict[str, int] | None = None) -> Condition:
-    """Every tier at its desired Ready replica count."""
-    wanted = expected or EXPECTED_REPLICAS
+    """Every tier at its desired Ready replica count (by default the profile's)."""
+    wanted = expected or cluster.profile.expected_replicas
     return all_of(
         "all tiers Ready (" + ", ".join(f"{t} {n}" for t, n in wanted.items()) + ")",
         *(replicas_ready(cluster, tier, n) for tier, n in wanted.items()),
@@ -58,7 +74,7 @@ def rolled_out(cluster: ClusterHandle) -> Condition:
     def check() -> dict[str, int] | None:
         """Desired replicas per tier once each Deployment has finished rolling out."""
         done: dict[str, int] = {}
-        for tier in DEPLOYMENTS:
+        for tier in TIERS:
             st = cluster.deployment(tier)
             if not (st.desired >= 1 and st.updated == st.ready == st.available == st.desired):
                 return None
@@ -70,9 +86,10 @@ def rolled_out(cluster: ClusterHandle) -> Condition:
     return Condition("every Deployment rolled out (its own desired replicas updated and Ready)", check)
 
 
-def pvc_bound(cluster: ClusterHandle, name: str = "mysql-data") -> Condition:
-    """The claim is Bound."""
-    return Condition(f"volume claim {name} Bound", lambda: cluster.pvc_phase(name) == "Bound")
+def pvc_bound(cluster: ClusterHandle, name: str | None = None) -> Condition:
+    """The claim (by default the database's, as the profile names it) is Bound."""
+    claim = name or cluster.profile.tiers.database.pvc
+    return Condition(f"volume claim {claim} Bound", lambda: cluster.pvc_phase(claim) == "Bound")
 
 
 def endpoints_ready(cluster: ClusterHandle, service: str, minimum: int = 1) -> Condition:
@@ -91,23 +108,23 @@ def node_ready(cluster: ClusterHandle, node: str, ready: bool = True) -> Conditi
     return Condition(f"node {node} {'Ready' if ready else 'NotReady'}", lambda: cluster.node(node).ready is ready)
 
 
-def app_serving(app: TodoApp) -> Condition:
-    """A user's request through the front end succeeds (the list of to-dos comes back)."""
+def app_serving(app: Reader) -> Condition:
+    """A user's read succeeds (the list of to-dos comes back)."""
 
     def check() -> bool:
-        """One list request through the front end."""
-        status, error = app.probe()
-        return status == 200 and error is None
+        """One list request as a user makes it."""
+        status, error = app.sample()
+        return status is not None and error is None
 
-    return Condition(f"the app serving through the front end at {app.base_url}", check)
+    return Condition(f"the app serving at {app.base_url}", check)
 
 
-def todo_visible(app: TodoApp, title: str) -> Condition:
+def todo_visible(app: Reader, title: str) -> Condition:
     """A to-do with this title is listed."""
     return Condition(f"to-do {title!r} listed", lambda: title in app.titles())
 
 
-def todos_present(app: TodoApp, titles: Iterable[str]) -> Condition:
+def todos_present(app: Reader, titles: Iterable[str]) -> Condition:
     """Every one of these titles is listed (the value is the full list of titles)."""
     wanted = set(titles)
 
@@ -122,7 +139,7 @@ def todos_present(app: TodoApp, titles: Iterable[str]) -> Condition:
 def pods_replaced(cluster: ClusterHandle, tier: str, old_uids: Iterable[str], n: int | None = None) -> Condition:
     """The tier has its Ready replicas again and none of them is one of the killed pods (old_uids)."""
     old = set(old_uids)
-    want = n if n is not None else EXPECTED_REPLICAS[tier]
+    want = n if n is not None else cluster.profile.expected_replicas[tier]
 
     def check() -> list[str] | None:
         """Names of the Ready pods once they are all new."""
@@ -132,6 +149,17 @@ def pods_replaced(cluster: ClusterHandle, tier: str, old_uids: Iterable[str], n:
         return None
 
     return Condition(f"{want} new Ready {tier} pod(s) replacing the killed one(s)", check)
+
+
+def old_pods_gone(cluster: ClusterHandle, tier: str, old_uids: Iterable[str]) -> Condition:
+    """None of the killed pods exists any more, not even terminating (they may still answer until then)."""
+    old = set(old_uids)
+
+    def check() -> bool:
+        """True once no pod of the tier carries an old uid."""
+        return not any(p.uid in old for p in cluster.pods(tier))
+
+    return Condition(f"the replaced {tier} pod(s) gone (terminated and removed)", check)
 
 
 def restarted(cluster: ClusterHandle, tier: str, old_restarts: dict[str, int]) -> Condition:
@@ -147,24 +175,24 @@ def restarted(cluster: ClusterHandle, tier: str, old_restarts: dict[str, int]) -
     return Condition(f"a {tier} container restarted and Ready again", check)
 
 
-def serving_without_node(cluster: ClusterHandle, app: TodoApp, node: str) -> Condition:
+def serving_without_node(cluster: ClusterHandle, app: Reader, node: str) -> Condition:
     """The node is NotReady, back end and front end at full strength elsewhere, and the app answers."""
 
     def elsewhere() -> bool:
         """No Ready app replica counts on the lost node."""
-        return not any(p.node == node for tier in ("backend", "frontend") for p in cluster.ready_pods(tier))
+        return not any(p.node == node for tier in (BACKEND, FRONTEND) for p in cluster.ready_pods(tier))
 
     return all_of(
         f"back end and front end serving without node {node}",
         node_ready(cluster, node, ready=False),
-        replicas_ready(cluster, "backend", EXPECTED_REPLICAS["backend"]),
-        replicas_ready(cluster, "frontend", EXPECTED_REPLICAS["frontend"]),
+        replicas_ready(cluster, BACKEND, cluster.profile.expected_replicas[BACKEND]),
+        replicas_ready(cluster, FRONTEND, cluster.profile.expected_replicas[FRONTEND]),
         Condition(f"no Ready app replica on {node}", elsewhere),
         app_serving(app),
     )
 
 
-def recovered(cluster: ClusterHandle, app: TodoApp, tier: str, n: int, old_uids: Iterable[str]) -> Condition:
+def recovered(cluster: ClusterHandle, app: Reader, tier: str, n: int, old_uids: Iterable[str]) -> Condition:
     """Recovery as measured: the tier's replicas replaced and Ready, and a request served by the front end."""
     return all_of(
         f"{tier} recovered and serving",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import partial
 
+from common.docker import DockerCli
 from support.cluster import ClusterHandle, NodeInfo, PodInfo
-from support.faults import DockerCli
 
 __all__ = ["collect", "format_nodes", "format_pods"]
 

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import atexit
-import json
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
+# The one Docker CLI wrapper lives in common.docker (the kit uses it too); re-exported here for the suite's callers.
+from common.docker import DockerCli
+from common.names import DATABASE
+from record.model import Sample as RecordSample
+from record.model import Window
 from support.cluster import ClusterHandle, PodInfo
 from support.conditions import pods_replaced
+from support.results import Results
 from support.safety import SafetyPolicy, check
-from support.traffic import BackgroundReader, BackgroundWriter, FaultWindow, WindowStats, window_stats
+from support.traffic import BackgroundReader, BackgroundWriter, FaultWindow, Sample, WindowStats, window_stats
 from support.victims import Victims
 from support.waits import Condition, WaitTimeout, until
 
@@ -32,18 +36,19 @@ __all__ = [
     "measure_recovery",
 ]
 
-DockerRunner = Callable[[Sequence[str], float], subprocess.CompletedProcess[str]]
 NodeState = Literal["stopped", "paused"]
 
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 KIND_ROLE_LABEL = "io.x-k8s.kind.role"
 
-# Prints the pid (in the namespace it runs in) of mariadbd/mysqld, found by /proc scan so no procps is needed.
-# With $1 set, only a process whose cgroup names that container id qualifies (used from the node container).
+# Prints the pid (in the namespace it runs in) of the database server, found by /proc scan so no procps is needed.
+# With $1 set, only a process whose cgroup names that container id qualifies (used from the node container); $2 is
+# the space-separated process names (the profile's tiers.database.server_processes; default mariadbd and mysqld).
 find_mysqld_script = r"""
+names=${2:-mariadbd mysqld}
 for d in /proc/[0-9]*; do
   c=$(cat "$d/comm" 2>/dev/null) || continue
-  case "$c" in mariadbd|mysqld) ;; *) continue ;; esac
+  case " $names " in *" $c "*) ;; *) continue ;; esac
   if [ -n "$1" ] && ! grep -q "$1" "$d/cgroup" 2>/dev/null; then continue; fi
   echo "${d#/proc/}"
 done
@@ -52,35 +57,6 @@ done
 
 class UnsafeNode(RuntimeError):
     """A docker container is not a worker node of the suite's own kind cluster."""
-
-
-def _default_runner(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run the docker CLI with a time limit."""
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, check=False)
-
-
-class DockerCli:
-    """The few docker CLI calls node faults need; the runner is injectable for tests."""
-
-    def __init__(self, docker: str = "docker", runner: DockerRunner | None = None) -> None:
-        self.docker = docker
-        self.runner = runner or _default_runner
-
-    def run(self, *args: str, timeout: float = 60) -> str:
-        """Run `docker <args>` and return stdout, raising with stderr on failure."""
-        done = self.runner([self.docker, *args], timeout)
-        if done.returncode != 0:
-            raise RuntimeError(f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[:500]}")
-        return done.stdout
-
-    def labels(self, container: str) -> dict[str, str]:
-        """A container's labels."""
-        out = self.run("inspect", "--format", "{{json .Config.Labels}}", container)
-        return dict(json.loads(out or "{}") or {})
-
-    def state(self, container: str) -> str:
-        """A container's state: running, paused, exited, ..."""
-        return self.run("inspect", "--format", "{{.State.Status}}", container).strip()
 
 
 @dataclass
@@ -108,7 +84,9 @@ class NodeGuard:
         self.docker = docker
         self.suite_cluster = suite_cluster
         self._touched: dict[str, NodeState] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: the signal handler runs on the main thread, possibly while it already holds the lock.
+        self._lock = threading.RLock()
+        self.exit_problems: list[str] = []
         self._previous: dict[int, Any] = {}
         self._atexit_registered = False
 
@@ -217,6 +195,7 @@ class NodeGuard:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         problems = self.restore_all()
+        self.exit_problems = problems
         self.uninstall()
         if problems and exc is None:
             raise RuntimeError("could not restore node(s): " + "; ".join(problems))
@@ -286,15 +265,20 @@ class FaultInjector:
     def kill_mysqld(self) -> Fault:
         """SIGKILL the database server process inside its container (the pod itself stays)."""
         self._check("pod")
-        pod = self._ready("database")[0]
-        container, container_id = next(iter(pod.container_ids.items()))
-        found = self.cluster.exec(pod.name, ["sh", "-c", find_mysqld_script, "find"], container=container)
+        pod = self._ready(DATABASE)[0]
+        database = self.cluster.profile.tiers.database
+        container = database.container
+        container_id = pod.container_ids.get(container, "")
+        if not container_id:
+            raise RuntimeError(f"pod {pod.name} has no running container {container!r}: {sorted(pod.container_ids)}")
+        names = " ".join(database.server_processes)
+        found = self.cluster.exec(pod.name, ["sh", "-c", find_mysqld_script, "find", "", names], container=container)
         pids = found.stdout.split()
         if not pids:
-            raise RuntimeError(f"no mariadbd/mysqld process in pod {pod.name}: {found.stderr.strip()[:300]}")
+            raise RuntimeError(f"no {names} process in pod {pod.name}: {found.stderr.strip()[:300]}")
         fault = Fault(
             "mysqld killed with SIGKILL",
-            "database",
+            DATABASE,
             [pod.name],
             time.monotonic(),
             time.time(),
@@ -306,7 +290,7 @@ class FaultInjector:
             if done.rc != 0:
                 raise RuntimeError(f"kill -9 {' '.join(pids)} in pod {pod.name} failed: {done.stderr.strip()}")
             fault.detail = f"pid {' '.join(pids)} in pod {pod.name} (from inside the container)"
-            return fault
+            return self._confirm_restart(fault, pod)
         # The server is the container's PID 1, which ignores SIGKILL sent from inside its own pid namespace:
         # send it from the node container, the parent namespace, picking the process by its container id.
         if self.guard is None:
@@ -319,12 +303,31 @@ class FaultInjector:
         node = pod.node
         self.guard.verify_worker(node)
         short_id = container_id.split("://", 1)[-1]
-        out = self.guard.docker.run("exec", node, "sh", "-c", find_mysqld_script, "find", short_id)
+        out = self.guard.docker.run("exec", node, "sh", "-c", find_mysqld_script, "find", short_id, names)
         node_pids = out.split()
         if len(node_pids) != 1:
             raise RuntimeError(f"expected one mysqld of container {short_id[:12]} on node {node}, found {node_pids}")
         self.guard.docker.run("exec", node, "kill", "-9", node_pids[0])
         fault.detail = f"pid {node_pids[0]} on node {node} (container {short_id[:12]} of pod {pod.name})"
+        return self._confirm_restart(fault, pod)
+
+    def _confirm_restart(self, fault: Fault, pod: PodInfo, timeout: float = 60.0) -> Fault:
+        """A kill counts only once Kubernetes saw the container die (its restart count grew)."""
+
+        def died() -> int | None:
+            """The pod's restart count once it grew."""
+            for p in self.cluster.pods("database"):
+                if p.uid == pod.uid and p.restarts > pod.restarts:
+                    return p.restarts
+            return None
+
+        until(
+            Condition(
+                f"the killed server's container in pod {pod.name} restarted (restart count > {pod.restarts})", died
+            ),
+            timeout=timeout,
+            interval=0.2,
+        )
         return fault
 
     def _node_fault(self, name: str, node: str, action: Callable[[NodeGuard, str], None]) -> Fault:
@@ -396,15 +399,30 @@ class FaultInjector:
         return chosen
 
 
+SETTLE_S = 2.0  # traffic keeps running this long after recovery before a window closes
+MAX_GAP_S = 1.5  # the longest time a window may go without a request in flight and still count
+
+
 @dataclass
 class FaultLog:
     """One scenario's faults in order, with the background traffic whose fault windows they open and close."""
 
+    results: Results
     injected: list[Fault] = field(default_factory=list)
-    reader: BackgroundReader | None = None
+    readers: list[BackgroundReader] = field(default_factory=list)
     writer: BackgroundWriter | None = None
-    windows: list[FaultWindow] = field(default_factory=list)
+    window_ids: list[int] = field(default_factory=list)
     _open: tuple[str, float] | None = None
+
+    @property
+    def reader(self) -> BackgroundReader | None:
+        """The first reader (None without one)."""
+        return self.readers[0] if self.readers else None
+
+    @property
+    def loops(self) -> list[BackgroundReader | BackgroundWriter]:
+        """Every background loop of the scenario."""
+        return [*self.readers, *([self.writer] if self.writer is not None else [])]
 
     @property
     def last(self) -> Fault:
@@ -413,6 +431,13 @@ class FaultLog:
             raise LookupError("no fault was injected in this scenario yet")
         return self.injected[-1]
 
+    @property
+    def last_window(self) -> int:
+        """Index (in the results) of the scenario's last closed window."""
+        if not self.window_ids:
+            raise LookupError("no fault window was closed: the recovery step must run before this one")
+        return self.window_ids[-1]
+
     def last_node(self, *names: str) -> str:
         """The node of the most recent node fault with one of these names."""
         for fault in reversed(self.injected):
@@ -420,50 +445,115 @@ class FaultLog:
                 return fault.targets[0]
         raise LookupError(f"no node fault {names or ''} was injected in this scenario")
 
-    def _traffic(self) -> BackgroundReader | BackgroundWriter | None:
-        """The loop whose time frame windows use (the reader's, else the writer's)."""
-        return self.reader or self.writer
+    def start_readers(
+        self,
+        probe: Callable[[], tuple[int | None, str | None]],
+        *,
+        concurrency: int,
+        interval: float,
+        max_requests: int,
+        max_seconds: float,
+    ) -> None:
+        """Start `concurrency` bounded readers on the run's clock, staggered so requests are always in flight."""
+        for i in range(concurrency):
+            reader = BackgroundReader(
+                probe,
+                interval=interval,
+                max_requests=max_requests,
+                max_seconds=max_seconds,
+                name=f"reader-{i + 1}",
+                epoch=self.results.epoch,
+            )
+            reader.start()
+            self.readers.append(reader)
+            time.sleep(interval / concurrency)
 
     def add(self, fault: Fault) -> Fault:
-        """Record a fault and open its window in the traffic's time frame."""
+        """Record a fault and open its window on the run's clock."""
         self.injected.append(fault)
-        loop = self._traffic()
-        if loop is not None and self._open is None:
-            self._open = (fault.name, max(0.0, fault.t0 - loop.epoch))
+        if self.loops and self._open is None:
+            self._open = (fault.name, self.results.run_time(fault.t0))
         return fault
 
-    def close_window(self) -> FaultWindow | None:
-        """Close the open fault window now (after recovery) and return it."""
-        loop = self._traffic()
-        if loop is None or self._open is None:
+    def samples(self) -> list[Sample]:
+        """Every request of the scenario's traffic so far."""
+        return [s for loop in self.loops for s in loop.results]
+
+    def close_window(self, settled: Condition | None = None, settle_timeout: float = 60.0) -> int | None:
+        """Close the open window: once `settled` holds (old pods gone) and the settle period passed; record it."""
+        if self._open is None or not self.loops:
             return None
-        window = FaultWindow(self._open[0], self._open[1], loop.now())
-        self.windows.append(window)
+        name, start = self._open
         self._open = None
-        return window
+        recovered = self.results.now()
+        if settled is not None:
+            until(settled, timeout=settle_timeout, interval=0.25)
+        time.sleep(SETTLE_S)
+        end = self.results.now()
+        samples = self.samples()
+        stats = window_stats(samples, FaultWindow(name, start, end))
+        problem = self._coverage_problem(samples, start, end, stats)
+        writes = {id(s) for s in self.writer.results} if self.writer is not None else set()
+        kinds = {id(s): ("write" if id(s) in writes else "read") for s in samples}
+        window = Window(
+            fault=name,
+            start_s=start,
+            end_s=end,
+            recovered_s=recovered,
+            traffic_start_s=min((s.t for s in samples), default=None),
+            traffic_end_s=max((s.t + s.latency for s in samples), default=None),
+            concurrency=len(self.loops),
+            requests=stats.requests,
+            failed=stats.failed,
+            availability_pct=stats.availability_pct,
+            availability_time_pct=stats.availability_time_pct,
+            longest_outage_s=stats.longest_outage_s,
+            max_gap_s=stats.max_gap_s,
+            max_gap_allowed_s=MAX_GAP_S,
+            covered=problem is None,
+            coverage_problem=problem,
+            p50_latency_s=stats.p50_latency_s,
+            p95_latency_s=stats.p95_latency_s,
+            max_latency_s=stats.max_latency_s,
+        )
+        kept = [
+            RecordSample(t=s.t, ok=s.ok, latency_s=s.latency, kind=kinds[id(s)])  # type: ignore[arg-type]
+            for s in samples
+            if start - 5 <= s.t < end + 1
+        ]
+        index = self.results.record_window(window, kept)
+        self.window_ids.append(index)
+        return index
 
     def close_and_measure(self) -> dict[str, Any] | None:
-        """Close the open window and return its availability record (stats and raw samples) for results."""
-        window = self.close_window()
-        loop = self._traffic()
-        if window is None or loop is None:
+        """Close the open window (recorded in the results) and return its numbers, with `index` to budget it."""
+        index = self.close_window()
+        if index is None:
             return None
-        samples = [
-            {"t": s.t, "ok": s.ok, "latency_s": s.latency} for s in loop.results if window.start <= s.t < window.end
-        ]
-        return {"fault": window.name, **self.stats(window).to_dict(), "samples": samples}
+        samples = [{"t": s.t, "ok": s.ok, "latency_s": s.latency_s} for s in self.results.window_samples(index)]
+        return {"index": index, **self.results.window(index).model_dump(mode="json"), "samples": samples}
 
-    def stats(self, window: FaultWindow) -> WindowStats:
-        """Availability of the reader (else writer) samples in one window."""
-        loop = self._traffic()
-        return window_stats(loop.results if loop is not None else [], window)
+    def _coverage_problem(self, samples: list[Sample], start: float, end: float, stats: WindowStats) -> str | None:
+        """Why the traffic does not prove the window's availability, or None when it does."""
+        if not samples:
+            return "no request was made during the fault"
+        first = min(s.t for s in samples)
+        if first > start:
+            return f"traffic started {first - start:.1f} s after the fault"
+        stopped = [f"{loop.name} stopped at {loop.stop_reason}" for loop in self.loops if not loop.is_alive()]
+        if stopped:
+            return "traffic stopped before the window closed: " + ", ".join(stopped)
+        if stats.max_gap_s is not None and stats.max_gap_s > MAX_GAP_S:
+            return f"no request in flight for {stats.max_gap_s:.1f} s (allowed {MAX_GAP_S:g} s)"
+        return None
 
     def stop_traffic(self, timeout: float = 30) -> None:
         """Stop and join the background loops (bounded)."""
-        for loop in (self.reader, self.writer):
-            if loop is not None and loop.is_alive():
+        for loop in self.loops:
+            if loop.is_alive():
                 loop.stop()
-                loop.join(timeout)
+        for loop in self.loops:
+            loop.join(timeout)
 
 
 def measure_recovery(fault: Fault, condition: Condition, budget_s: float, interval: float = 0.25) -> float:

@@ -27,13 +27,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "ChangeKind",
+    "ChangeRecord",
+    "ChangeVerdict",
     "LedgerVerdict",
     "Outcome",
     "WriteLedger",
     "WriteRecord",
+    "classify_change",
     "classify_exception",
     "classify_status",
     "reconcile",
+    "reconcile_changes",
     "title_prefix",
 ]
 
@@ -107,8 +112,34 @@ class WriteRecord:
             raise ValueError(f"outcome must be one of {_OUTCOMES}, got {self.outcome!r}")
 
 
+ChangeKind = Literal["complete", "delete"]
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One attempted change of an acknowledged to-do: completing or deleting it, and the outcome."""
+
+    kind: ChangeKind
+    title: str
+    todo_id: int
+    outcome: Outcome
+    started: float
+    finished: float
+    status: int | None
+    error: str | None
+
+
+def classify_change(kind: ChangeKind, status: int) -> Outcome:
+    """Classify an HTTP answer to a change: 200 (complete) and 204 (delete) acknowledge it."""
+    if status == (200 if kind == "complete" else 204):
+        return "ok"
+    if 400 <= status < 500:
+        return "failed"
+    return "unknown"
+
+
 class WriteLedger:
-    """Thread-safe list of attempted writes with unique titles."""
+    """Thread-safe list of attempted writes with unique titles, and of the changes made to them."""
 
     def __init__(self) -> None:
         """Start an empty ledger."""
@@ -116,6 +147,31 @@ class WriteLedger:
         self._seq = itertools.count(1)
         self._records: list[WriteRecord] = []
         self._titles: set[str] = set()
+        self._changes: list[ChangeRecord] = []
+        self.ids: dict[str, int] = {}  # title -> id the server gave an acknowledged create
+
+    def record_change(self, change: ChangeRecord) -> None:
+        """Add the outcome of one change attempt (each acknowledged to-do is changed at most once)."""
+        with self._lock:
+            if any(c.title == change.title for c in self._changes):
+                raise ValueError(f"{change.title!r} was already changed once; the ledger changes each to-do once")
+            self._changes.append(change)
+
+    @property
+    def changes(self) -> list[ChangeRecord]:
+        """Return a snapshot of the change records."""
+        with self._lock:
+            return list(self._changes)
+
+    def changeable(self) -> list[tuple[str, int]]:
+        """Acknowledged creates with a known id that were not changed yet, oldest first."""
+        with self._lock:
+            changed = {c.title for c in self._changes}
+            return [
+                (r.title, self.ids[r.title])
+                for r in self._records
+                if r.outcome == "ok" and r.title in self.ids and r.title not in changed
+            ]
 
     def new_title(self, run_id: str) -> str:
         """Return a fresh title, unique within this ledger, carrying the run's prefix."""
@@ -159,10 +215,12 @@ class WriteLedger:
         return {"attempted": sum(by_outcome.values()), **{o: by_outcome.get(o, 0) for o in _OUTCOMES}}
 
     def to_jsonl(self, path: str | Path) -> None:
-        """Write one JSON object per record."""
+        """Write one JSON object per record (creates), then one per change (with "change": kind)."""
         with Path(path).open("w", encoding="utf-8") as out:
             for rec in self.records:
                 out.write(json.dumps(asdict(rec), sort_keys=True) + "\n")
+            for change in self.changes:
+                out.write(json.dumps({"change": change.kind, **asdict(change)}, sort_keys=True) + "\n")
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> WriteLedger:
@@ -174,7 +232,11 @@ class WriteLedger:
                     continue
                 try:
                     data: dict[str, Any] = json.loads(line)
-                    ledger._add(WriteRecord(**data))
+                    if "change" in data:
+                        data.pop("change")
+                        ledger.record_change(ChangeRecord(**data))
+                    else:
+                        ledger._add(WriteRecord(**data))
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"{path}:{number}: not a ledger record: {exc}") from exc
         # Continue numbering after what was read, so new titles do not collide with old ones.
@@ -237,6 +299,7 @@ def reconcile(ledger: WriteLedger, observed_titles: Iterable[str], prefix: str) 
         # A wrong prefix would silently turn every acknowledged write into a "lost" one; refuse instead.
         raise ValueError(f"{len(strangers)} ledger title(s) do not match prefix {prefix!r}, e.g. {strangers[0]!r}")
     seen = Counter(title for title in observed_titles if _belongs(title, prefix))
+    deleted = {c.title for c in ledger.changes if c.kind == "delete" and c.outcome in ("ok", "unknown")}
     outcome = {rec.title: rec.outcome for rec in records}
     by_outcome = Counter(outcome.values())
     return LedgerVerdict(
@@ -244,9 +307,56 @@ def reconcile(ledger: WriteLedger, observed_titles: Iterable[str], prefix: str) 
         ok=by_outcome["ok"],
         failed=by_outcome["failed"],
         unknown=by_outcome["unknown"],
-        lost=sorted(t for t, o in outcome.items() if o == "ok" and t not in seen),
+        # A to-do whose deletion was acknowledged (or may have happened) is rightly absent.
+        lost=sorted(t for t, o in outcome.items() if o == "ok" and t not in seen and t not in deleted),
         phantom=sorted(t for t in seen if outcome.get(t) in (None, "failed")),
         duplicate=sorted(t for t, n in seen.items() if n > 1),
         unknown_present=sorted(t for t, o in outcome.items() if o == "unknown" and t in seen),
         unknown_absent=sorted(t for t, o in outcome.items() if o == "unknown" and t not in seen),
+    )
+
+
+@dataclass(frozen=True)
+class ChangeVerdict:
+    """Acknowledged changes against the final state: a lost update, or a deleted to-do that came back."""
+
+    updates_acknowledged: int
+    deletes_acknowledged: int
+    lost_updates: list[str] = field(default_factory=list)
+    resurrected: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts and titles, to merge into the ledger record."""
+        return {
+            "updates_acknowledged": self.updates_acknowledged,
+            "deletes_acknowledged": self.deletes_acknowledged,
+            "lost_updates": len(self.lost_updates),
+            "resurrected": len(self.resurrected),
+        }
+
+    def summary(self) -> str:
+        """One line for assertion messages."""
+        text = (
+            f"{self.updates_acknowledged} completion(s) and {self.deletes_acknowledged} deletion(s) acknowledged; "
+            f"lost updates {len(self.lost_updates)}, resurrected {len(self.resurrected)}"
+        )
+        for name in ("lost_updates", "resurrected"):
+            titles: list[str] = getattr(self, name)
+            if titles:
+                text += f"; {name}: " + ", ".join(titles[:5])
+        return text
+
+
+def reconcile_changes(ledger: WriteLedger, observed: dict[str, bool]) -> ChangeVerdict:
+    """Compare acknowledged changes with what is stored (title -> completed): each must hold, or a later state."""
+    done = [c for c in ledger.changes if c.outcome == "ok"]
+    completes = [c for c in done if c.kind == "complete"]
+    deletes = [c for c in done if c.kind == "delete"]
+    return ChangeVerdict(
+        updates_acknowledged=len(completes),
+        deletes_acknowledged=len(deletes),
+        # Completed is the last state the ledger ever gives a to-do: present and open means the update was lost.
+        # Absent is counted by the create reconciliation as lost, not twice here.
+        lost_updates=sorted(c.title for c in completes if observed.get(c.title) is False),
+        resurrected=sorted(c.title for c in deletes if c.title in observed),
     )

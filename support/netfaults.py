@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from common.errors import DockerError
 from support.cluster import ClusterHandle, PodInfo
 from support.faults import DockerCli, Fault, NodeGuard
 from support.safety import SafetyPolicy, check
@@ -284,7 +285,7 @@ class NetFaultInjector:
         """Whether the pod's namespace still exists (a deleted pod takes its faults with it)."""
         try:
             self._cli().run("exec", where.node, "test", "-e", f"/proc/{where.pid}/ns/net", timeout=15)
-        except RuntimeError:
+        except (RuntimeError, DockerError):
             return False
         return True
 
@@ -316,7 +317,7 @@ class NetFaultInjector:
             for command in apply_cmds:
                 try:
                     self._in_pod(where, command)
-                except RuntimeError as exc:
+                except (RuntimeError, DockerError) as exc:
                     module = missing_module(command, str(exc))
                     if module is None:
                         raise
@@ -336,7 +337,7 @@ class NetFaultInjector:
         for command in undo_cmds:
             try:
                 self._in_pod(where, command)
-            except RuntimeError as exc:
+            except (RuntimeError, DockerError) as exc:
                 errors.append(str(exc))
         if errors and self.leftovers_in(where):
             raise RuntimeError(f"undo in pod {where.pod} failed and left the fault in place: {'; '.join(errors)}")

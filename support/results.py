@@ -1,183 +1,142 @@
-"""The results folder: one per run, the single source the report, the nightly job and the benchmarks read."""
+"""The results folder: one per run, written through typed records (record.model), read by everything else."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
-import html
 import json
-import math
 import os
 import platform
-import re
 import shutil
 import subprocess
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from common.errors import InfrastructureError
+from common.stats import summarize
+from record.model import (
+    Availability,
+    Budget,
+    Check,
+    DeployFailure,
+    FailureClass,
+    InfraFailure,
+    Ledger,
+    LedgerEntry,
+    LedgerTotals,
+    Outcome,
+    Recovery,
+    RecoverySummary,
+    Run,
+    Sample,
+    Scenario,
+    Scope,
+    Step,
+    Summary,
+    Window,
+)
+from record.verdict import Evidence, decide, exit_code
+from support.diagnose import DeploymentNotReady
+from support.redaction import (
+    MASK,
+    KubeconfigRefusedError,
+    looks_like_kubeconfig,
+    redact_folder,
+    redact_text,
+    redact_tree,
+    secret_variants,
+    slug,
+)
+
 __all__ = [
     "ENV_RESULTS_ROOT",
-    "INFRA_EXCEPTIONS",
-    "INFRA_PATTERNS",
-    "INFRA_PHASES",
     "MASK",
-    "PRODUCT_EXCEPTIONS",
-    "SCHEMA_VERSION",
-    "FailureClass",
     "KubeconfigRefusedError",
     "Results",
-    "classify_failure",
-    "compute_verdict",
+    "classify",
     "host_environment",
+    "is_blocking",
+    "is_infrastructure",
     "looks_like_kubeconfig",
-    "percentile",
     "redact_folder",
     "redact_text",
     "secret_variants",
-    "summarize_values",
 ]
 
-SCHEMA_VERSION = 1
 ENV_RESULTS_ROOT = "TODO_E2E_RESULTS"
-MASK = "***"
+LEDGER_COUNTS = (
+    "attempted",
+    "ok",
+    "failed",
+    "unknown",
+    "lost",
+    "phantom",
+    "duplicate",
+    "unknown_present",
+    "unknown_absent",
+    "updates_acknowledged",
+    "lost_updates",
+    "deletes_acknowledged",
+    "resurrected",
+)
+_OPS: dict[str, Callable[[float, float], bool]] = {"<=": lambda m, lim: m <= lim, ">=": lambda m, lim: m >= lim}
+# Budget metric -> the window field that states it.
+_WINDOW_BUDGETS = {
+    "availability_pct": "min_availability_pct",
+    "availability_time_pct": "min_availability_pct",
+    "longest_outage_s": "max_outage_s",
+    "p95_latency_s": "max_p95_latency_s",
+}
 
-FailureClass = Literal["product", "infrastructure"]
-Outcome = Literal["passed", "failed", "skipped"]
 
 # Phases that belong to the machinery around the product: a failure there says nothing about the app.
-INFRA_PHASES = frozenset({"preflight", "docker", "cluster", "cluster-create", "image-build", "image-load", "kit"})
-# A scenario's own checks: assertions and support.waits.WaitTimeout (an AssertionError subclass).
-PRODUCT_EXCEPTIONS = frozenset({"AssertionError", "WaitTimeout"})
-_INFRA_PHASE_WORDS = frozenset({"preflight", "docker", "cluster", "image", "kit"})
-# Exception names raised by the kit and the Docker/kind wrappers (by name: results.py imports nothing).
-INFRA_EXCEPTIONS = frozenset(
-    {"PreflightError", "DockerError", "KindError", "ClusterCreateError", "ImageBuildError", "ImageLoadError"}
-)
-# Messages that only the container engine, kind or the host produce.
-INFRA_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"cannot connect to the docker daemon",
-        r"is the docker daemon running",
-        r"error response from daemon",
-        r"OCI runtime (create|exec|start) failed",
-        r"failed to create cluster",
-        r"kind create cluster",
-        r"failed to load image",
-        r"kind load (docker-image|image-archive)",
-        r"no space left on device",
-        r"No such file or directory: '(docker|kind)'",
-    )
-)
-
-_KUBECONFIG_MARKERS = (
-    re.compile(r"""^\s*["']?apiVersion["']?\s*:\s*["']?v1["']?\s*,?\s*$""", re.MULTILINE),
-    re.compile(r"""^\s*["']?kind["']?\s*:\s*["']?Config["']?\s*,?\s*$""", re.MULTILINE),
-    re.compile(r"""^\s*["']?clusters["']?\s*:""", re.MULTILINE),
-)
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+INFRA_PHASES = frozenset({"preflight", "docker", "cluster creation", "image build/load", "kit", "interrupted"})
 
 
-class KubeconfigRefusedError(ValueError):
-    """Raised when something that looks like a kubeconfig would be written into the results folder."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and its causes and contexts, each once."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo += [e.__cause__, e.__context__]
 
 
-def classify_failure(exc_type_name: str, message: str, phase: str) -> FailureClass:
-    """Class a failure as infrastructure or product; rules are documented in docs/results-schema.md."""
-    # Rule 1: the phase names the machinery (cluster creation, image build/load, Docker, preflight); the first
-    # word decides, so free-form phases such as "cluster creation" or "image build/load" match too.
-    words = re.split(r"[\s/_:]+", phase.strip().lower())
-    if phase.strip().lower() in INFRA_PHASES or words[0] in _INFRA_PHASE_WORDS:
+def is_infrastructure(exc: BaseException) -> bool:
+    """Raised by the kit or an engine wrapper (common.errors.InfrastructureError), anywhere in its chain."""
+    return any(isinstance(e, InfrastructureError) for e in _chain(exc))
+
+
+def classify(exc: BaseException | None, phase: str) -> FailureClass:
+    """Infrastructure or product, by the phase and the exception's type (never by its message)."""
+    if phase in INFRA_PHASES:
         return "infrastructure"
-    # Rule 2: an assertion (or the waits' timeout, an AssertionError too) is the product's check failing.
-    if exc_type_name in PRODUCT_EXCEPTIONS:
+    if exc is None:
         return "product"
-    # Rule 3: exception types raised only by the kit and the engine wrappers.
-    if exc_type_name in INFRA_EXCEPTIONS:
-        return "infrastructure"
-    # Rule 4: messages only the container engine, kind or the host produce.
-    if any(p.search(message) for p in INFRA_PATTERNS):
-        return "infrastructure"
-    # Rule 5: everything else blames the product, so nothing unexplained can hide as a flake.
-    return "product"
+    first = next(iter(_chain(exc)))
+    # A scenario's own check (an assertion, a wait's timeout) is the product's, whatever it wraps.
+    if isinstance(first, AssertionError):
+        return "product"
+    return "infrastructure" if is_infrastructure(exc) else "product"
 
 
-def looks_like_kubeconfig(text: str) -> bool:
-    """True when text carries the three markers of a kubeconfig (apiVersion v1, kind Config, clusters)."""
-    return all(m.search(text) for m in _KUBECONFIG_MARKERS)
-
-
-def secret_variants(value: str) -> list[str]:
-    """Every form of a secret that may land in a file: raw, base64 (padded, unpadded, url-safe), escaped."""
-    if not value:
-        return []
-    raw = value.encode()
-    forms = {
-        value,
-        base64.b64encode(raw).decode(),
-        base64.b64encode(raw).decode().rstrip("="),
-        base64.urlsafe_b64encode(raw).decode(),
-        base64.urlsafe_b64encode(raw).decode().rstrip("="),
-        html.escape(value, quote=True),
-        html.escape(value, quote=False),
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-    }
-    # Longest first, so a secret that contains another one is masked whole.
-    return sorted((f for f in forms if f), key=len, reverse=True)
-
-
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """Mask every variant of every secret in text."""
-    variants = sorted({v for s in secrets for v in secret_variants(s)}, key=len, reverse=True)
-    for v in variants:
-        text = text.replace(v, MASK)
-    return text
-
-
-def redact_folder(path: str | Path, secrets: Iterable[str]) -> list[Path]:
-    """Rewrite every text file under path in place with secrets masked; returns the files changed."""
-    secret_list = [s for s in secrets if s]
-    changed: list[Path] = []
-    if not secret_list:
-        return changed
-    for file in sorted(Path(path).rglob("*")):
-        if not file.is_file() or file.is_symlink():
-            continue
-        data = file.read_bytes()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            # Binary files (screenshots) are rendered from already-redacted text; they are left as they are.
-            continue
-        new = redact_text(text, secret_list)
-        if new != text:
-            file.write_text(new, encoding="utf-8")
-            changed.append(file)
-    return changed
-
-
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100) of values, None when there are none."""
-    ordered = sorted(values)
-    if not ordered:
+def is_blocking(exc: BaseException | None) -> str | None:
+    """The session-level failure that kept a scenario from running (a deployment never ready, no cluster)."""
+    if exc is None:
         return None
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def summarize_values(values: Iterable[float]) -> dict[str, float | int | None]:
-    """p50, p95, max and n of values (nearest rank), the shape used throughout results.json."""
-    vals = list(values)
-    return {
-        "n": len(vals),
-        "p50": percentile(vals, 50),
-        "p95": percentile(vals, 95),
-        "max": max(vals) if vals else None,
-    }
+    for e in _chain(exc):
+        if isinstance(e, DeploymentNotReady):
+            return "deployment"
+        if isinstance(e, InfrastructureError):
+            return f"infrastructure ({type(e).__name__})"
+    return None
 
 
 def _git_commit(cwd: Path) -> str | None:
@@ -212,7 +171,7 @@ def _utc_now() -> str:
 
 
 def _count(value: Any) -> int:
-    """A ledger field as a count: ints as they are, lists and sets by length."""
+    """A ledger field as a count: ints as they are, lists by length."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -222,126 +181,15 @@ def _count(value: Any) -> int:
     return 0
 
 
-LEDGER_FIELDS = (
-    "attempted",
-    "ok",
-    "failed",
-    "unknown",
-    "lost",
-    "phantom",
-    "duplicate",
-    "unknown_present",
-    "unknown_absent",
-)
-
-
-def _ledger_totals(ledgers: list[dict[str, Any]]) -> dict[str, int]:
-    """Sum ledger counts over every recorded verdict (a field may be a count or a list of titles)."""
-    totals = dict.fromkeys(LEDGER_FIELDS, 0)
-    for entry in ledgers:
-        verdict = entry.get("verdict", {})
-        for key in LEDGER_FIELDS:
-            totals[key] += _count(verdict.get(key, verdict.get(f"{key}_count", 0)))
-    return totals
-
-
-def _recovery_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Group recovery measurements by (fault, tier): n, p50/p95/max against the strictest budget stated."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in records:
-        groups.setdefault((r["fault"], r["tier"]), []).append(r)
-    out = []
-    for (fault, tier), rows in groups.items():
-        stats = summarize_values(float(r["seconds"]) for r in rows)
-        budget = min(float(r["budget_s"]) for r in rows)
-        # Every single recovery must meet the budget the feature states, so max is compared, not p95.
-        passed = stats["max"] is not None and float(stats["max"]) <= budget
-        out.append({"fault": fault, "tier": tier, **stats, "budget_s": budget, "passed": passed})
-    return out
-
-
-def _window_failed(window: Mapping[str, Any]) -> bool:
-    """True when a window says it failed (passed false) or misses the minimums it states."""
-    if window.get("passed") is False:
-        return True
-    budget = window.get("min_availability_pct")
-    avail = window.get("availability_pct")
-    if isinstance(budget, int | float) and isinstance(avail, int | float) and avail < budget:
-        return True
-    max_outage = window.get("max_outage_s")
-    outage = window.get("longest_outage_s")
-    return isinstance(max_outage, int | float) and isinstance(outage, int | float) and outage > max_outage
-
-
-def compute_verdict(data: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The run's verdict and its reasons, most important first; the rules are in docs/results-schema.md."""
-    scenarios: list[dict[str, Any]] = list(data.get("scenarios", []))
-    infra_failures: list[dict[str, Any]] = list(data.get("infrastructure_failures", []))
-    failed = [s for s in scenarios if s["outcome"] == "failed"]
-    product = [s for s in failed if s.get("failure_class") != "infrastructure"]
-    infra = [s for s in failed if s.get("failure_class") == "infrastructure"]
-    reasons: list[str] = []
-    for s in product:
-        reasons.append(f"scenario failed: {s['feature']} / {s['scenario']}" + _first_error(s))
-    for r in data.get("recovery_summary", []):
-        if not r["passed"]:
-            reasons.append(
-                f"budget exceeded: {r['fault']} ({r['tier']}) recovery max {r['max']:.1f} s "
-                f"> budget {r['budget_s']:.1f} s"
-            )
-    for w in data.get("availability", {}).get("windows", []):
-        if _window_failed(w):
-            reasons.append(f"budget exceeded: availability during {w.get('fault', '?')} " + _window_text(w))
-    totals = data.get("ledger", {}).get("totals", {})
-    for key in ("lost", "phantom", "duplicate"):
-        if totals.get(key, 0):
-            reasons.append(f"ledger: {totals[key]} {key} write(s)")
-    infra_reasons = [
-        f"infrastructure failure: {f['phase']}: {f['message'].splitlines()[0][:200]}" for f in infra_failures
-    ]
-    infra_reasons += [f"infrastructure failure in scenario: {s['feature']} / {s['scenario']}" for s in infra]
-    if reasons:
-        # Product problems are real even when infrastructure also stumbled; those are listed after them.
-        return "REJECTED", reasons + infra_reasons
-    if infra_reasons:
-        return "INCONCLUSIVE", [*infra_reasons, "no product verdict: the infrastructure failed, not the app"]
-    passed = [s for s in scenarios if s["outcome"] == "passed"]
-    if not passed:
-        return "INCONCLUSIVE", ["no scenario ran to completion: an empty run is not an acceptance"]
-    notes = [f"{len(passed)} scenario(s) passed, every budget met, no acknowledged write lost"]
-    skipped = [s for s in scenarios if s["outcome"] == "skipped"]
-    if skipped:
-        notes.append(f"{len(skipped)} scenario(s) skipped: " + "; ".join(s["scenario"] for s in skipped[:5]))
-    return "ACCEPTED", notes
-
-
-def _first_error(scenario: Mapping[str, Any]) -> str:
-    """': <first line of the failed step's error>' or ''."""
-    for step in scenario.get("steps", []):
-        if step.get("outcome") == "failed" and step.get("error"):
-            return f" (step '{step['name']}': {str(step['error']).splitlines()[0][:200]})"
-    return ""
-
-
-def _window_text(w: Mapping[str, Any]) -> str:
-    """Short text of an availability window's numbers."""
-    parts = []
-    if "availability_pct" in w:
-        parts.append(f"{w['availability_pct']}% available")
-    if "longest_outage_s" in w:
-        parts.append(f"longest outage {w['longest_outage_s']} s")
-    return ", ".join(parts) or "(window reported failed)"
-
-
-def _slug(text: str) -> str:
-    """A file-name-safe slug of text."""
-    return _SAFE_NAME.sub("-", text).strip("-").lower()[:80] or "x"
-
-
 class Results:
     """One run's results folder: created at construction, filled during the run, sealed by finish()."""
 
-    def __init__(self, root: str | Path | None = None, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        run_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """Create results/<UTC timestamp>-<short id>/ under root (default $TODO_E2E_RESULTS or ./results)."""
         base = Path(root or os.environ.get(ENV_RESULTS_ROOT) or "results")
         now = dt.datetime.now(dt.UTC)
@@ -349,16 +197,33 @@ class Results:
         self.path = (base / f"{now:%Y%m%dT%H%M%SZ}-{self.run_id}").resolve()
         self.path.mkdir(parents=True, exist_ok=False)
         self.started_at = _utc_now()
+        self._clock = clock
+        self.epoch = clock()
+        self.scenario = ""  # the scenario now running, set by the conftest; records name it
+        self.accept_partial = False
         self._environment: dict[str, Any] = {}
-        self._scenarios: list[dict[str, Any]] = []
-        self._recoveries: list[dict[str, Any]] = []
-        self._windows: list[dict[str, Any]] = []
-        self._samples: list[dict[str, Any]] = []
-        self._ledgers: list[dict[str, Any]] = []
-        self._infra: list[dict[str, Any]] = []
+        self._scenarios: list[Scenario] = []
+        self._budgets: list[Budget] = []
+        self._recoveries: list[Recovery] = []
+        self._windows: list[Window] = []
+        self._samples: list[Sample] = []
+        self._ledgers: list[LedgerEntry] = []
+        self._infra: list[InfraFailure] = []
+        self._deploy: list[DeployFailure] = []
+        self._checks: list[Check] = []
+        self._scope: Scope | None = None
         self._files: list[str] = []
         # Held in memory only: never written anywhere, so the folder cannot leak them.
         self._secrets: set[str] = set()
+
+    # -- the run's clock --------------------------------------------------------------------------------------
+    def now(self) -> float:
+        """Seconds since the run started (monotonic)."""
+        return round(self._clock() - self.epoch, 3)
+
+    def run_time(self, monotonic_t: float) -> float:
+        """A monotonic timestamp on the run's clock."""
+        return round(monotonic_t - self.epoch, 3)
 
     @property
     def junit_path(self) -> Path:
@@ -375,6 +240,16 @@ class Results:
         """The registered secret values (for redact_folder after pytest wrote its reports)."""
         return frozenset(self._secrets)
 
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The scenarios recorded so far."""
+        return list(self._scenarios)
+
+    @property
+    def checks(self) -> list[Check]:
+        """The checks recorded so far."""
+        return list(self._checks)
+
     def add_secret_values(self, values: Iterable[str]) -> None:
         """Register secret values; they and their base64 forms are masked in every file of the folder."""
         self._secrets.update(v for v in values if v)
@@ -383,6 +258,7 @@ class Results:
         """Merge in the environment fingerprint (suite commit, versions, image ids, manifest hash, seed)."""
         self._environment.update(env)
 
+    # -- records ----------------------------------------------------------------------------------------------
     def record_scenario(
         self,
         feature: str,
@@ -392,89 +268,189 @@ class Results:
         duration_s: float,
         evidence: Mapping[str, str] | None = None,
         failure_class: FailureClass | None = None,
-    ) -> None:
+        *,
+        nodeid: str = "",
+        tags: Iterable[str] = (),
+        reason: str | None = None,
+        blocked_by: str | None = None,
+        start_s: float | None = None,
+    ) -> Scenario:
         """Record one scenario with its steps ({name, outcome, duration_s, error?}) and failure evidence."""
-        if outcome not in ("passed", "failed", "skipped"):
-            raise ValueError(f"scenario outcome must be passed/failed/skipped, got {outcome!r}")
         if outcome == "failed" and failure_class is None:
-            failure_class = "product"  # unexplained failures blame the product (classification rule 5)
+            failure_class = "product"  # unexplained failures blame the product (classification rule 4)
         clean_evidence: dict[str, str] = {}
         for name, text in (evidence or {}).items():
             if looks_like_kubeconfig(text):
                 # Evidence is gathered on failure paths: replacing it beats raising in the middle of teardown.
                 text = "[refused: this evidence looks like a kubeconfig and is never kept in the results]"
             clean_evidence[name] = text
-        entry = {
-            "feature": feature,
-            "scenario": scenario,
-            "outcome": outcome,
-            "duration_s": round(float(duration_s), 3),
-            "failure_class": failure_class if outcome == "failed" else None,
-            "steps": [
-                {
-                    "name": s["name"],
-                    "outcome": s["outcome"],
-                    "duration_s": round(float(s.get("duration_s", 0.0)), 3),
-                    **({"error": str(s["error"])} if s.get("error") else {}),
-                }
+        entry = Scenario(
+            feature=feature,
+            scenario=scenario,
+            nodeid=nodeid,
+            tags=sorted(tags),
+            outcome=outcome,
+            duration_s=round(float(duration_s), 3),
+            start_s=start_s,
+            failure_class=failure_class if outcome == "failed" else None,
+            reason=reason,
+            blocked_by=blocked_by,
+            steps=[
+                Step(
+                    name=s["name"],
+                    outcome=s["outcome"],
+                    duration_s=round(float(s.get("duration_s", 0.0)), 3),
+                    error=str(s["error"]) if s.get("error") else None,
+                )
                 for s in steps
             ],
-            "evidence": clean_evidence,
-        }
+            evidence=clean_evidence,
+        )
         self._scenarios.append(entry)
         if clean_evidence:
-            folder = f"evidence/{len(self._scenarios):03d}-{_slug(scenario)}"
+            folder = f"evidence/{len(self._scenarios):03d}-{slug(scenario)}"
             for name, text in clean_evidence.items():
-                self.add_file(f"{folder}/{_slug(name)}.txt", text)
+                self.add_file(f"{folder}/{slug(name)}.txt", text)
+        return entry
 
     def record_infrastructure_failure(self, phase: str, exc_type_name: str, message: str) -> None:
         """Record a failure outside any scenario (cluster creation, image load, Docker) for the verdict."""
-        self._infra.append({"phase": phase, "type": exc_type_name, "message": message})
+        self._infra.append(InfraFailure(phase=phase, type=exc_type_name, message=message))
 
-    def record_recovery(self, fault: str, tier: str, seconds: float, budget_s: float) -> None:
-        """Record one time-to-recovery measurement (fault to Ready and serving) and the budget it had."""
-        self._recoveries.append(
-            {"fault": fault, "tier": tier, "seconds": round(float(seconds), 3), "budget_s": float(budget_s)}
+    def record_deploy_failure(self, tier: str, ready: int, desired: int, pods: Iterable[str], message: str) -> None:
+        """Record once that a tier never became ready, with what its pods said last."""
+        self._deploy.append(DeployFailure(tier=tier, ready=ready, desired=desired, pods=list(pods), message=message))
+
+    def record_check(
+        self,
+        kind: Literal["smoke", "selfcheck", "teardown"],
+        name: str,
+        outcome: Literal["passed", "failed", "skipped"],
+        detail: str = "",
+        duration_s: float = 0.0,
+    ) -> Check:
+        """Record a check around the scenarios (kit smoke test, a self-check entry, a teardown restore)."""
+        check = Check(kind=kind, name=name, outcome=outcome, detail=detail, duration_s=round(duration_s, 3))
+        self._checks.append(check)
+        return check
+
+    def record_budget(
+        self,
+        step: str,
+        metric: str,
+        op: Literal["<=", ">="],
+        limit: float,
+        measured: float | None,
+        unit: str = "",
+        subject: str = "",
+    ) -> Budget:
+        """Record one budget of the feature text with its measurement; a missing measurement fails it."""
+        passed = measured is not None and _OPS[op](float(measured), float(limit))
+        budget = Budget(
+            scenario=self.scenario,
+            step=step,
+            metric=metric,
+            op=op,
+            limit=float(limit),
+            measured=None if measured is None else round(float(measured), 3),
+            unit=unit,
+            passed=passed,
+            subject=subject,
         )
+        self._budgets.append(budget)
+        return budget
 
-    def record_availability(self, window: Mapping[str, Any]) -> None:
-        """Record one fault window's availability (WindowStats.to_dict()); its "samples" feed the plot."""
-        w = dict(window)
-        samples = w.pop("samples", None)
-        if samples:
-            self.record_samples(samples, fault=str(w.get("fault", "")))
-        if "passed" not in w and ("min_availability_pct" in w or "max_outage_s" in w):
-            w["passed"] = not _window_failed(w)
-        self._windows.append(w)
+    def record_recovery(
+        self, fault: str, tier: str, seconds: float, budget_s: float, *, step: str = "", fault_t0: float | None = None
+    ) -> Recovery:
+        """Record one time-to-recovery (fault to Ready and serving) and its budget; the budget is recorded too."""
+        rec = Recovery(
+            scenario=self.scenario,
+            fault=fault,
+            tier=tier,
+            seconds=round(float(seconds), 3),
+            budget_s=float(budget_s),
+            passed=float(seconds) <= float(budget_s),
+            fault_s=None if fault_t0 is None else self.run_time(fault_t0),
+        )
+        self._recoveries.append(rec)
+        self.record_budget(
+            step or f"recovery of {tier}", "recovery_s", "<=", budget_s, seconds, "s", f"{fault} ({tier})"
+        )
+        return rec
 
-    def record_samples(self, samples: Iterable[Any], fault: str = "") -> None:
-        """Record raw availability samples: dicts {t, ok, latency_s} or tuples (t, ok, latency_s)."""
-        for s in samples:
-            if isinstance(s, Mapping):
-                t, ok, lat = s.get("t"), s.get("ok"), s.get("latency_s")
-            else:
-                t, ok, lat = [*list(s), None, None, None][:3]
-            if t is None:
-                continue
-            self._samples.append(
-                {
-                    "t": float(t),
-                    "ok": bool(ok),
-                    "latency_s": None if lat is None else float(lat),
-                    "fault": fault,
-                }
-            )
+    def record_window(self, window: Window, samples: Iterable[Sample] = ()) -> int:
+        """Record one fault window with its samples; returns its index for the budget steps that check it."""
+        index = len(self._windows)
+        self._windows.append(window.model_copy(update={"scenario": window.scenario or self.scenario}))
+        self._samples.extend(s.model_copy(update={"window": index}) for s in samples)
+        return index
 
-    def record_ledger(self, verdict: Mapping[str, Any], raw_jsonl_path: str | Path | None = None) -> None:
-        """Record an acknowledged-write ledger verdict (LedgerVerdict.to_dict()) and keep its raw journal."""
-        entry: dict[str, Any] = {"verdict": dict(verdict)}
+    def window(self, index: int) -> Window:
+        """A recorded window."""
+        return self._windows[index]
+
+    def window_samples(self, index: int) -> list[Sample]:
+        """The samples kept with a recorded window that fell inside it."""
+        w = self._windows[index]
+        return [s for s in self._samples if s.window == index and w.start_s <= s.t < w.end_s]
+
+    def check_window(
+        self,
+        index: int,
+        step: str,
+        metric: str,
+        op: Literal["<=", ">="],
+        limit: float,
+        unit: str = "",
+    ) -> Budget:
+        """Check one of a window's numbers against a budget: recorded as a budget and on the window itself."""
+        w = self._windows[index]
+        measured = getattr(w, metric)
+        budget = self.record_budget(step, metric, op, limit, measured, unit, w.fault)
+        update: dict[str, Any] = {"passed": budget.passed and w.passed is not False and w.covered}
+        if metric in _WINDOW_BUDGETS:
+            update[_WINDOW_BUDGETS[metric]] = float(limit)
+        self._windows[index] = w.model_copy(update=update)
+        return budget
+
+    def record_availability(self, window: Mapping[str, Any], step: str = "") -> list[Budget]:
+        """Budget a window closed by FaultLog.close_and_measure (its `index`) with the limits the dict states."""
+        index = int(window["index"])
+        checks = (
+            ("min_availability_pct", "availability_pct", ">=", "%"),
+            ("max_outage_s", "longest_outage_s", "<=", "s"),
+            ("max_p95_latency_s", "p95_latency_s", "<=", "s"),
+        )
+        return [
+            self.check_window(index, step or f"{metric} {op} {window[field]:g}{unit}", metric, op, window[field], unit)  # type: ignore[arg-type]
+            for field, metric, op, unit in checks
+            if window.get(field) is not None
+        ]
+
+    def record_ledger(self, verdict: Mapping[str, Any], raw_jsonl_path: str | Path | None = None) -> LedgerEntry:
+        """Record a reconciled ledger (LedgerVerdict.to_dict()) and keep its raw journal."""
+        raw = None
         if raw_jsonl_path is not None:
             src = Path(raw_jsonl_path)
-            name = f"ledger/{len(self._ledgers) + 1:02d}-{_slug(src.stem)}.jsonl"
-            self.add_file(name, src.read_text(encoding="utf-8"))
-            entry["raw"] = name
+            raw = f"ledger/{len(self._ledgers) + 1:02d}-{slug(src.stem)}.jsonl"
+            self.add_file(raw, src.read_text(encoding="utf-8"))
+        titles = verdict.get("titles") or {}
+        entry = LedgerEntry(
+            scenario=self.scenario,
+            **{k: _count(verdict.get(k, 0)) for k in LEDGER_COUNTS},
+            sources=list(verdict.get("sources", [])),
+            titles={str(k): [str(t) for t in v] for k, v in titles.items() if v},
+            raw=raw,
+        )
         self._ledgers.append(entry)
+        return entry
 
+    def set_scope(self, scope: Scope) -> None:
+        """What the run covered against the mode's catalogue (set by the conftest at session end)."""
+        self._scope = scope
+
+    # -- files ------------------------------------------------------------------------------------------------
     def add_file(self, name: str, content: bytes | str) -> Path:
         """Write a file into the folder (journals, logs, samples); refuses kubeconfigs and outside paths."""
         rel = Path(name)
@@ -499,45 +475,99 @@ class Results:
     def add_path(self, src: str | Path, name: str | None = None) -> Path:
         """Copy an existing file (a chaostoolkit journal, a log) into the folder under name."""
         source = Path(src)
-        data = source.read_bytes()
-        target = self.add_file(name or source.name, data)
+        target = self.add_file(name or source.name, source.read_bytes())
         shutil.copystat(source, target)
         return target
 
-    def to_dict(self) -> dict[str, Any]:
-        """The results.json content (schema version 1), with the verdict computed and secrets masked."""
-        data: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "run_id": self.run_id,
-            "started_at": self.started_at,
-            "finished_at": _utc_now(),
-            "environment": dict(self._environment),
-            "scenarios": list(self._scenarios),
-            "infrastructure_failures": list(self._infra),
-            "recovery": list(self._recoveries),
-            "recovery_summary": _recovery_summary(self._recoveries),
-            "availability": {"windows": list(self._windows), "samples": list(self._samples)},
-            "ledger": {"entries": list(self._ledgers), "totals": _ledger_totals(self._ledgers)},
-            "files": sorted({*self._files, "results.json", "report.html"}),
-        }
-        counts = {k: 0 for k in ("passed", "failed", "skipped")}
-        for s in self._scenarios:
-            counts[s["outcome"]] += 1
-        data["summary"] = {**counts, "total": len(self._scenarios)}
-        data["verdict"], data["reasons"] = compute_verdict(data)
+    # -- sealing ----------------------------------------------------------------------------------------------
+    def _recovery_summary(self) -> list[RecoverySummary]:
+        """Recovery grouped by (fault, tier): n, p50/p95/max against the strictest budget stated."""
+        groups: dict[tuple[str, str], list[Recovery]] = {}
+        for r in self._recoveries:
+            groups.setdefault((r.fault, r.tier), []).append(r)
+        out = []
+        for (fault, tier), rows in groups.items():
+            stats = summarize([r.seconds for r in rows])
+            budget = min(r.budget_s for r in rows)
+            # Every single recovery must meet the budget the feature states, so max is compared, not p95.
+            worst = stats["max"]
+            out.append(
+                RecoverySummary(
+                    fault=fault,
+                    tier=tier,
+                    n=len(rows),
+                    p50=stats["p50"],
+                    p95=stats["p95"],
+                    max=worst,
+                    budget_s=budget,
+                    passed=worst is not None and float(worst) <= budget,
+                )
+            )
+        return out
+
+    def _ledger_totals(self) -> LedgerTotals:
+        """Ledger counts summed over the run."""
+        sums = {k: sum(int(getattr(e, k)) for e in self._ledgers) for k in LEDGER_COUNTS}
+        return LedgerTotals(entries=len(self._ledgers), **sums)
+
+    def build(self) -> Run:
+        """The whole record with the verdict decided from it (secrets masked)."""
+        counts = {k: sum(1 for s in self._scenarios if s.outcome == k) for k in Summary.model_fields if k != "total"}
+        scope = self._scope or Scope(complete=False, catalogue=0, ran=0, not_run=["the run's scope was not recorded"])
+        totals = self._ledger_totals()
+        verdict, reasons = decide(
+            Evidence(
+                scenarios=self._scenarios,
+                budgets=self._budgets,
+                windows=self._windows,
+                ledger=totals,
+                deploy_failures=self._deploy,
+                infrastructure_failures=self._infra,
+                checks=self._checks,
+                scope=scope,
+            )
+        )
+        run = Run(
+            run_id=self.run_id,
+            started_at=self.started_at,
+            finished_at=_utc_now(),
+            verdict=verdict,
+            exit_code=exit_code(verdict, accept_partial=self.accept_partial),
+            reasons=reasons,
+            scope=scope,
+            summary=Summary(**counts, total=len(self._scenarios)),
+            environment=dict(self._environment),
+            scenarios=self._scenarios,
+            deploy_failures=self._deploy,
+            infrastructure_failures=self._infra,
+            checks=self._checks,
+            budgets=self._budgets,
+            recovery=self._recoveries,
+            recovery_summary=self._recovery_summary(),
+            availability=Availability(windows=self._windows, samples=self._samples),
+            ledger=Ledger(entries=self._ledgers, totals=totals),
+            files=sorted({*self._files, "results.json", "report.html"}),
+        )
         # Masking the structure before serialising also catches secrets JSON or HTML escaping would disguise.
-        redacted: dict[str, Any] = _redact_tree(data, self._secrets)
-        return redacted
+        return Run.model_validate(redact_tree(run.model_dump(mode="json"), self._secrets))
 
-    def finish(self) -> Path:
-        """Write results.json and report.html, mask secrets in every file; returns the folder path."""
-        from report import render  # imported late: the report package is optional for recording
+    def to_dict(self) -> dict[str, Any]:
+        """The results.json content."""
+        data: dict[str, Any] = self.build().model_dump(mode="json")
+        return data
 
-        data = self.to_dict()
-        (self.path / "results.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        (self.path / "report.html").write_text(render(data), encoding="utf-8")
+    def finish(self, render: Callable[[Run], str] | None = None) -> Run:
+        """Write results.json (and report.html when given a renderer), mask secrets in every file."""
+        run = self.build()
+        (self.path / "results.json").write_text(run.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        if render is not None:
+            (self.path / "report.html").write_text(render(run), encoding="utf-8")
         self.redact()
-        return self.path
+        return run
+
+    def write_json(self, data: Mapping[str, Any], name: str) -> Path:
+        """Write a JSON file into the folder (raw samples, journals)."""
+        return self.add_file(name, json.dumps(dict(data), indent=2) + "\n")
 
     def redact(self) -> list[Path]:
         """Mask secrets in every text file of the folder (call again after pytest wrote junit/cucumber)."""
@@ -557,17 +587,3 @@ class Results:
             raise KubeconfigRefusedError(
                 f"removed kubeconfig-looking file(s) from the results folder {self.path}: {', '.join(found)}"
             )
-
-
-def _redact_tree(node: Any, secrets: Iterable[str]) -> Any:
-    """A copy of a JSON-like tree with every string redacted."""
-    secret_list = list(secrets)
-    if not secret_list:
-        return node
-    if isinstance(node, str):
-        return redact_text(node, secret_list)
-    if isinstance(node, dict):
-        return {redact_text(str(k), secret_list): _redact_tree(v, secret_list) for k, v in node.items()}
-    if isinstance(node, list | tuple):
-        return [_redact_tree(v, secret_list) for v in node]
-    return node

@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from support.cluster import DEPLOYMENTS, ClusterHandle
+from support.cluster import ClusterHandle
 from support.faults import Fault
 from support.safety import SafetyPolicy, check
 from support.undo import UndoStack
@@ -98,11 +98,15 @@ class Rollouts:
 
     def _deployment(self, tier: str) -> Any:
         """The tier's Deployment object."""
-        return self.cluster.apps.read_namespaced_deployment(DEPLOYMENTS[tier], self.cluster.namespace)
+        return self.cluster.apps.read_namespaced_deployment(self._name(tier), self.cluster.namespace)
+
+    def _name(self, tier: str) -> str:
+        """The tier's Deployment name (from the target profile)."""
+        return self.cluster.tier(tier).deployment
 
     def _patch(self, tier: str, body: dict[str, Any]) -> int:
         """Patch a Deployment; return its new generation."""
-        dep = self.cluster.apps.patch_namespaced_deployment(DEPLOYMENTS[tier], self.cluster.namespace, body)
+        dep = self.cluster.apps.patch_namespaced_deployment(self._name(tier), self.cluster.namespace, body)
         return int(dep.metadata.generation)
 
     def _fault(self, name: str, tier: str, detail: str) -> Fault:
@@ -111,7 +115,7 @@ class Rollouts:
         return Fault(
             name,
             tier,
-            [DEPLOYMENTS[tier]],
+            [self._name(tier)],
             time.monotonic(),
             time.time(),
             old_uids={p.uid for p in pods},
@@ -128,14 +132,14 @@ class Rollouts:
         check(self.cluster.facts(), self.policy, "pod")
         before = self.version(tier)
         if before == version:
-            raise RuntimeError(f"{DEPLOYMENTS[tier]} already runs version {version!r}: nothing would roll")
+            raise RuntimeError(f"{self._name(tier)} already runs version {version!r}: nothing would roll")
         # Undone by putting the label back (one more rollout) unless the scenario's own rollback did it.
         self.undo_stack.record(
             f"{tier} version {version}",
             f"{tier} upgraded",
             lambda: self._restore_version(tier, before),
         )
-        fault = self._fault(f"{tier} upgraded", tier, f"{DEPLOYMENTS[tier]}: version {before!r} -> {version!r}")
+        fault = self._fault(f"{tier} upgraded", tier, f"{self._name(tier)}: version {before!r} -> {version!r}")
         self._patch(tier, label_patch(VERSION_LABEL, version))
         return fault
 
@@ -147,10 +151,10 @@ class Rollouts:
     def rollback(self, tier: str = "backend") -> Fault:
         """The Deployment's own rollback to its previous revision (`kubectl rollout undo`)."""
         check(self.cluster.facts(), self.policy, "pod")
-        fault = self._fault(f"{tier} rolled back", tier, f"kubectl rollout undo deployment/{DEPLOYMENTS[tier]}")
+        fault = self._fault(f"{tier} rolled back", tier, f"kubectl rollout undo deployment/{self._name(tier)}")
         done = subprocess.run(
             self.cluster.kubectl_cmd(
-                "--namespace", self.cluster.namespace, "rollout", "undo", f"deployment/{DEPLOYMENTS[tier]}"
+                "--namespace", self.cluster.namespace, "rollout", "undo", f"deployment/{self._name(tier)}"
             ),
             capture_output=True,
             text=True,
@@ -158,7 +162,7 @@ class Rollouts:
             check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"kubectl rollout undo of {DEPLOYMENTS[tier]} failed: {done.stderr.strip()[:500]}")
+            raise RuntimeError(f"kubectl rollout undo of {self._name(tier)} failed: {done.stderr.strip()[:500]}")
         return fault
 
     def restart(self, tier: str) -> Fault:
@@ -166,7 +170,7 @@ class Rollouts:
         check(self.cluster.facts(), self.policy, "pod")
         strategy = self._deployment(tier).spec.strategy.type
         fault = self._fault(
-            f"{tier} restarted ({strategy})", tier, f"{DEPLOYMENTS[tier]} restarted, strategy {strategy}"
+            f"{tier} restarted ({strategy})", tier, f"{self._name(tier)} restarted, strategy {strategy}"
         )
         self._patch(tier, annotation_patch(RESTART_ANNOTATION, datetime.now(UTC).isoformat()))
         return fault
@@ -208,7 +212,7 @@ class Rollouts:
                 self.cluster.namespace,
                 "rollout",
                 "status",
-                f"deployment/{DEPLOYMENTS[tier]}",
+                f"deployment/{self._name(tier)}",
                 f"--timeout={max(1, int(timeout))}s",
             ),
             capture_output=True,
@@ -218,7 +222,7 @@ class Rollouts:
         )
         if done.returncode != 0:
             raise RuntimeError(
-                f"kubectl rollout status of {DEPLOYMENTS[tier]} failed within {timeout:g} s: "
+                f"kubectl rollout status of {self._name(tier)} failed within {timeout:g} s: "
                 f"{(done.stderr or done.stdout).strip()[:500]}"
             )
         return time.monotonic() - started

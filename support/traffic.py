@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from support.ledger import Outcome, WriteLedger
+# The one nearest-rank percentile and summary live in common.stats; re-exported for the suite's callers.
+from common.stats import percentile, summarize
+from support.ledger import ChangeKind, ChangeRecord, Outcome, WriteLedger
 
 __all__ = [
     "BackgroundReader",
@@ -24,6 +26,8 @@ __all__ = [
     "FaultWindow",
     "Sample",
     "WindowStats",
+    "longest_gap",
+    "outage_spans",
     "percentile",
     "summarize",
     "window_stats",
@@ -227,7 +231,7 @@ class BackgroundWriter(BoundedLoop[Sample]):
 
     def __init__(
         self,
-        write: Callable[[str], tuple[int | None, str | None, Outcome]],
+        write: Callable[[str], tuple[Any, ...]],
         ledger: WriteLedger,
         run_id: str,
         *,
@@ -237,6 +241,8 @@ class BackgroundWriter(BoundedLoop[Sample]):
         name: str = "background-writer",
         epoch: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        change: Callable[[ChangeKind, int], tuple[int | None, str | None, Outcome]] | None = None,
+        change_every: int = 0,
     ) -> None:
         """Configure the writer; the ledger receives one record per attempt, timed relative to the epoch."""
         super().__init__(
@@ -249,23 +255,55 @@ class BackgroundWriter(BoundedLoop[Sample]):
             clock=clock,
         )
         self._write = write
+        self._change = change
+        self.change_every = change_every
+        self._ticks = 0
         self.ledger = ledger
         self.run_id = run_id
 
     def tick(self) -> Sample:
+        """Every `change_every`-th tick changes an acknowledged to-do (complete, then delete); else one create."""
+        self._ticks += 1
+        if self._change is not None and self.change_every and self._ticks % self.change_every == 0:
+            candidates = self.ledger.changeable()
+            if candidates:
+                kind: ChangeKind = "complete" if (self._ticks // self.change_every) % 2 else "delete"
+                return self._tick_change(kind, *candidates[0])
+        return self._tick_create()
+
+    def _tick_create(self) -> Sample:
         """Write one new title; a raising write is recorded as "unknown" (it may have been sent)."""
         title = self.ledger.new_title(self.run_id)
         begin = self._clock()
         status: int | None
         error: str | None
         outcome: Outcome
+        todo_id: int | None = None
         try:
-            status, error, outcome = self._write(title)
+            answer = self._write(title)
+            status, error, outcome = answer[0], answer[1], answer[2]
+            todo_id = answer[3] if len(answer) > 3 else None
         except Exception as exc:  # unknown is the only safe reading of a crashed write
             status, error, outcome = None, repr(exc), "unknown"
         end = self._clock()
         self.ledger.record(
             title, outcome, started=begin - self.epoch, finished=end - self.epoch, status=status, error=error
+        )
+        if outcome == "ok" and todo_id is not None:
+            self.ledger.ids[title] = int(todo_id)
+        return Sample(begin - self.epoch, outcome == "ok", end - begin, status, error)
+
+    def _tick_change(self, kind: ChangeKind, title: str, todo_id: int) -> Sample:
+        """Complete or delete one acknowledged to-do; record the attempt and its outcome."""
+        assert self._change is not None
+        begin = self._clock()
+        try:
+            status, error, outcome = self._change(kind, todo_id)
+        except Exception as exc:
+            status, error, outcome = None, repr(exc), "unknown"
+        end = self._clock()
+        self.ledger.record_change(
+            ChangeRecord(kind, title, todo_id, outcome, begin - self.epoch, end - self.epoch, status, error)
         )
         return Sample(begin - self.epoch, outcome == "ok", end - begin, status, error)
 
@@ -286,13 +324,15 @@ class FaultWindow:
 
 @dataclass(frozen=True)
 class WindowStats:
-    """Availability of one fault window; the derived numbers are None when no sample fell in it."""
+    """Availability of one fault window, by count and over time; the numbers are None when no request fell in it."""
 
     name: str
     requests: int
     failed: int
     availability_pct: float | None
+    availability_time_pct: float | None
     longest_outage_s: float | None
+    max_gap_s: float | None
     p50_latency_s: float | None
     p95_latency_s: float | None
     max_latency_s: float | None
@@ -302,46 +342,63 @@ class WindowStats:
         return asdict(self)
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the q-th percentile (0..100) by the nearest-rank method: always an observed value."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"q must be within 0..100, got {q!r}")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+def _merge(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of time spans, as sorted disjoint spans."""
+    merged: list[tuple[float, float]] = []
+    for begin, end in sorted(spans):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
-def summarize(values: Sequence[float]) -> dict[str, float | int | None]:
-    """Return n, p50, p95 and max (nearest rank); the statistics are None for no values."""
-    if not values:
-        return {"n": 0, "p50": None, "p95": None, "max": None}
-    return {
-        "n": len(values),
-        "p50": percentile(values, 50),
-        "p95": percentile(values, 95),
-        "max": max(values),
-    }
+def _clip(spans: Sequence[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
+    """Spans cut to [start, end], empty ones dropped."""
+    return [(max(b, start), min(e, end)) for b, e in spans if min(e, end) > max(b, start)]
+
+
+def outage_spans(samples: Sequence[Sample]) -> list[tuple[float, float]]:
+    """When the service was down: from a failed request's start until the next success began (or it ended).
+
+    A request that hangs is an outage for as long as it hangs; several requests in flight at once all count, so
+    with concurrent traffic the service is down only while failures overlap nothing that succeeded in between.
+    """
+    ordered = sorted(samples, key=lambda s: s.t)
+    spans: list[tuple[float, float]] = []
+    next_ok: float | None = None
+    # Walk backwards so each failure knows when the next successful request began.
+    for s in reversed(ordered):
+        if s.ok:
+            next_ok = s.t
+            continue
+        # Until the next success is seen the service is not known to be back (to the window's end, if none).
+        end = max(s.t + s.latency, next_ok) if next_ok is not None else math.inf
+        spans.append((s.t, end))
+    return _merge(spans)
+
+
+def longest_gap(samples: Sequence[Sample], start: float, end: float) -> float:
+    """The longest time inside [start, end] with no request in flight (sampling coverage)."""
+    busy = _merge(_clip([(s.t, s.t + max(s.latency, 0.0)) for s in samples], start, end))
+    gap, cursor = 0.0, start
+    for begin, stop in busy:
+        gap = max(gap, begin - cursor)
+        cursor = max(cursor, stop)
+    return max(gap, end - cursor)
 
 
 def window_stats(samples: Sequence[Sample], window: FaultWindow) -> WindowStats:
-    """Compute availability, longest outage and latency percentiles for the samples started in the window."""
+    """Availability by count and by time, longest outage, sampling gap and latency for one window."""
     inside = sorted((s for s in samples if window.start <= s.t < window.end), key=lambda s: s.t)
-    if not inside:
-        return WindowStats(window.name, 0, 0, None, None, None, None, None)
+    length = window.end - window.start
+    if not inside or length <= 0:
+        return WindowStats(window.name, 0, 0, None, None, None, length if length > 0 else None, None, None, None)
     failed = sum(1 for s in inside if not s.ok)
-    # An outage runs from its first failed sample to the next success, or to the window's end.
-    longest = 0.0
-    outage_start: float | None = None
-    for s in inside:
-        if not s.ok and outage_start is None:
-            outage_start = s.t
-        elif s.ok and outage_start is not None:
-            longest = max(longest, s.t - outage_start)
-            outage_start = None
-    if outage_start is not None:
-        longest = max(longest, window.end - outage_start)
+    # Requests that started before the window but hung into it count for the time-based figures too.
+    touching = [s for s in samples if s.t < window.end and s.t + s.latency > window.start]
+    down = _clip(outage_spans(touching), window.start, window.end)
+    down_s = sum(e - b for b, e in down)
     # Failed requests' latencies count too: a request that hangs until its timeout is a wait the user sees.
     latencies = [s.latency for s in inside]
     return WindowStats(
@@ -349,7 +406,9 @@ def window_stats(samples: Sequence[Sample], window: FaultWindow) -> WindowStats:
         requests=len(inside),
         failed=failed,
         availability_pct=100.0 * (len(inside) - failed) / len(inside),
-        longest_outage_s=longest,
+        availability_time_pct=100.0 * (length - down_s) / length,
+        longest_outage_s=max((e - b for b, e in down), default=0.0),
+        max_gap_s=longest_gap(touching, window.start, window.end),
         p50_latency_s=percentile(latencies, 50),
         p95_latency_s=percentile(latencies, 95),
         max_latency_s=max(latencies),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import platform
 import statistics
 import sys
@@ -28,6 +27,9 @@ from typing import Any
 import requests
 
 APP_DIR = Path(__file__).resolve().parents[1]
+# Run as a script from anywhere: the repository root makes the shared `common` package importable.
+sys.path.insert(0, str(APP_DIR.parent))
+from common.stats import summarize  # noqa: E402 -- needs the path above
 
 
 def _fixtures() -> ModuleType:
@@ -64,16 +66,7 @@ def self_hosted() -> Iterator[tuple[str, dict[str, Any]]]:
             db.stop()
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    index = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
-    return ordered[index]
-
-
-def measure(
-    call: Callable[[], requests.Response], expected: int, count: int, deadline: float
-) -> dict[str, Any]:
+def measure(call: Callable[[], requests.Response], expected: int, count: int, deadline: float) -> dict[str, Any]:
     """Run `call` up to `count` times (stopping at `deadline`); latency stats in milliseconds."""
     samples: list[float] = []
     errors = 0
@@ -90,13 +83,14 @@ def measure(
             samples.append(elapsed)
         else:
             errors += 1
-    if not samples:
+    stats = summarize(samples)
+    if not samples or stats["p50"] is None or stats["p95"] is None:
         return {"count": 0, "errors": errors}
     return {
         "count": len(samples),
         "errors": errors,
-        "p50_ms": round(percentile(samples, 0.50), 2),
-        "p95_ms": round(percentile(samples, 0.95), 2),
+        "p50_ms": round(stats["p50"], 2),
+        "p95_ms": round(stats["p95"], 2),
         "mean_ms": round(statistics.fmean(samples), 2),
         "max_ms": round(max(samples), 2),
     }

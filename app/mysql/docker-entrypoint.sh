@@ -43,19 +43,70 @@ if [ ! -d "$DATADIR" ] || [ ! -w "$DATADIR" ]; then
 fi
 mkdir -p "$RUN_DIR"
 
-# --- 2. Durability: refuse to start unless the effective options (file + command line) are the durable ones.
-effective="$(mariadbd "${server_opts[@]}" --datadir="$DATADIR" --verbose --help 2>/dev/null)" \
-    || die "mariadbd could not parse its options (mariadbd ${server_opts[*]} --verbose --help)"
+# --- 2. The command line, normalised so that what is checked below is exactly what mariadbd runs with. ---
+# mariadbd takes no positional arguments, so a word after a long option is that option's value: join it
+# ("--sync-binlog 0" -> "--sync-binlog=0"). Left apart, an option with an optional value would take its
+# default in the check while mariadbd then aborts on the stray word.
+cli_args=()
+while [ $# -gt 0 ]; do
+    arg="$1"
+    shift
+    if [[ "$arg" == --* && "$arg" != *=* && $# -gt 0 && "$1" != -* ]]; then
+        arg="$arg=$1"
+        shift
+    fi
+    name="${arg%%=*}"
+    if [ "${name//_/-}" = --ignore-db-dir ]; then
+        [ "$arg" != "$name" ] || die "$arg needs a directory name (--ignore-db-dir=lost+found)"
+        # MySQL 5.7's option (the walk-through's manifests pass --ignore-db-dir=lost+found); MariaDB's is
+        # ignore-db-dirs and takes the old name only as an "error-prone" prefix, so say it in MariaDB's words.
+        if [ "${arg#*=}" = lost+found ]; then
+            log "dropping MySQL's $arg: MariaDB ignores lost+found already (ignore_db_dirs in $CONF)"
+            continue
+        fi
+        log "MySQL's $arg is MariaDB's --ignore-db-dirs=${arg#*=}"
+        arg="--ignore-db-dirs=${arg#*=}"
+    fi
+    cli_args+=("$arg")
+done
+set -- "${cli_args[@]+"${cli_args[@]}"}"
+
+# --- 3. Durability: refuse to start unless the effective options (file + command line) are the durable ones.
+options_err="$RUN_DIR/options-check.err"
+effective="$(mariadbd "${server_opts[@]}" --datadir="$DATADIR" --verbose --help "$@" 2>"$options_err")" \
+    || die "mariadbd could not parse its options (mariadbd ${server_opts[*]} $*):" \
+        "$(grep -v Warning "$options_err" | tail -n 3)"
+rm -f "$options_err"
 option_value() { awk -v name="$1" '$1 == name { print $2; exit }' <<<"$effective"; }
-[ "$(option_value innodb-flush-log-at-trx-commit)" = 1 ] \
-    || die "innodb_flush_log_at_trx_commit is '$(option_value innodb-flush-log-at-trx-commit)', must be 1"
-case "$(option_value innodb-doublewrite)" in
+set_by() {
+    # Where a setting comes from, for the error: the command-line words naming it (any spelling), else the file.
+    local want="$1" arg name words=""
+    shift
+    for arg in "$@"; do
+        name="${arg%%=*}"
+        case "${name//_/-}" in *"$want"*) words+=" $arg" ;; esac
+    done
+    if [ -n "$words" ]; then
+        echo "set on the command line:$words"
+    elif [ $# -gt 0 ]; then
+        echo "set in $CONF or by an abbreviated option among: $*"
+    else
+        echo "set in $CONF"
+    fi
+}
+value="$(option_value innodb-flush-log-at-trx-commit)"
+[ "$value" = 1 ] || die "innodb_flush_log_at_trx_commit is '$value', must be 1" \
+    "($(set_by flush-log-at-trx-commit "$@")); the image runs only with durable settings"
+value="$(option_value innodb-doublewrite)"
+case "$value" in
     TRUE | ON | 1) ;;
-    *) die "innodb_doublewrite is '$(option_value innodb-doublewrite)', must be on" ;;
+    *) die "innodb_doublewrite is '$value', must be on ($(set_by doublewrite "$@")); the image runs only with" \
+        "durable settings" ;;
 esac
-if [ "$(option_value log-bin)" != "(No" ] && [ "$(option_value sync-binlog)" != 1 ]; then
-    die "the binary log is on but sync_binlog is '$(option_value sync-binlog)', must be 1"
-fi
+value="$(option_value sync-binlog)"
+# Required even while the binary log is off: the promise (and the line logged below) holds whatever is enabled.
+[ "$value" = 1 ] || die "sync_binlog is '$value', must be 1 ($(set_by sync-binlog "$@")); the image runs only" \
+    "with durable settings"
 log "durability settings verified (innodb_flush_log_at_trx_commit=1, innodb_doublewrite=on, sync_binlog=1)"
 
 sql_string() {
@@ -151,7 +202,7 @@ initialise() {
     log "initialisation complete"
 }
 
-# --- 3. Initialise once: an existing mysql/ system schema means the directory is in use, whatever else. ---
+# --- 4. Initialise once: an existing mysql/ system schema means the directory is in use, whatever else. ---
 if [ -d "$DATADIR/mysql" ]; then
     log "data directory $DATADIR is initialised (mysql/ present); starting without initialisation"
     # Left behind only if a crash hit between the last rename and its removal: it is empty then.

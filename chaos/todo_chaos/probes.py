@@ -5,10 +5,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from common.names import DEFAULT_FRONTEND_URL
+
 __all__ = ["all_tiers_ready", "app_serving", "targets_suite_cluster", "tier_ready", "todos_present"]
 
-DEFAULT_BASE_URL = "http://127.0.0.1:30080"
-DEFAULT_NAMESPACE = "todo"
+DEFAULT_BASE_URL = DEFAULT_FRONTEND_URL
+# Empty namespace or profile: the profile's namespace, the reference app's profile.
+DEFAULT_NAMESPACE = ""
 POLL_INTERVAL_S = 1.0
 
 
@@ -27,18 +30,25 @@ def _context(context: str | None) -> str:
     return context or SUITE_CONTEXT
 
 
-def _cluster(kubeconfig: str | None, context: str | None, namespace: str) -> Any:
-    """The suite's cluster handle for these arguments (explicit kubeconfig file and context)."""
+def _profile(profile: str) -> Any:
+    """The target profile named by its file, else the reference app's."""
+    from support.profile import load_profile, reference_profile
+
+    return load_profile(profile) if profile else reference_profile()
+
+
+def _cluster(kubeconfig: str | None, context: str | None, namespace: str, profile: str = "") -> Any:
+    """The suite's cluster handle for these arguments (explicit kubeconfig file and context, the profile's app)."""
     from support.cluster import ClusterHandle
 
-    return ClusterHandle(_kubeconfig(kubeconfig), _context(context), namespace)
+    return ClusterHandle(_kubeconfig(kubeconfig), _context(context), namespace or None, profile=_profile(profile))
 
 
-def _app(base_url: str) -> Any:
-    """The suite's to-do client."""
-    from support.app import TodoApp
+def _app(base_url: str, profile: str = "") -> Any:
+    """The profile's workload adapter, with the front end at base_url."""
+    from support.adapters import adapter_for
 
-    return TodoApp(base_url)
+    return adapter_for(_profile(profile).with_frontend_url(base_url))
 
 
 def _hold(condition: Any, within_s: float) -> bool:
@@ -51,9 +61,7 @@ def _hold(condition: Any, within_s: float) -> bool:
     return True
 
 
-def targets_suite_cluster(
-    kubeconfig: str | None = None, context: str | None = None, allowed_context: str = ""
-) -> bool:
+def targets_suite_cluster(kubeconfig: str | None = None, context: str | None = None, allowed_context: str = "") -> bool:
     """True when kubeconfig/context name the suite's marked kind cluster and chaosk8s will read that file."""
     from support.chaos import check_chaosk8s_reads, check_target, marker_facts
 
@@ -73,11 +81,12 @@ def tier_ready(
     context: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     within_s: float = 0.0,
+    profile: str = "",
 ) -> bool:
     """True when exactly `replicas` pods of one tier (database, backend, frontend) are Ready."""
     from support.conditions import replicas_ready
 
-    return _hold(replicas_ready(_cluster(kubeconfig, context, namespace), tier, replicas), within_s)
+    return _hold(replicas_ready(_cluster(kubeconfig, context, namespace, profile), tier, replicas), within_s)
 
 
 def all_tiers_ready(
@@ -85,25 +94,28 @@ def all_tiers_ready(
     context: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     within_s: float = 0.0,
+    profile: str = "",
 ) -> bool:
-    """True when every tier runs its desired replicas Ready: database 1, back end 2, front end 2."""
+    """True when every tier runs the Ready replicas its profile promises (reference: database 1, 2 and 2)."""
     from support.conditions import all_tiers_ready as tiers_ready
 
-    return _hold(tiers_ready(_cluster(kubeconfig, context, namespace)), within_s)
+    return _hold(tiers_ready(_cluster(kubeconfig, context, namespace, profile)), within_s)
 
 
-def app_serving(base_url: str = DEFAULT_BASE_URL, within_s: float = 0.0) -> bool:
-    """True when the app answers its API through the front end."""
+def app_serving(base_url: str = DEFAULT_BASE_URL, within_s: float = 0.0, profile: str = "") -> bool:
+    """True when the app answers a user's read (through the front end, or where its profile says)."""
     from support.conditions import app_serving as serving
 
-    return _hold(serving(_app(base_url)), within_s)
+    return _hold(serving(_app(base_url, profile)), within_s)
 
 
-def todos_present(titles: list[str], base_url: str = DEFAULT_BASE_URL, within_s: float = 0.0) -> bool:
+def todos_present(
+    titles: list[str], base_url: str = DEFAULT_BASE_URL, within_s: float = 0.0, profile: str = ""
+) -> bool:
     """True when every to-do titled in `titles` is listed by the app through the front end."""
     from support.conditions import todos_present as present
 
     # A configuration value that failed to load reaches us as the literal "${...}" string: say so.
     if not isinstance(titles, list) or not titles or not all(isinstance(t, str) for t in titles):
         raise ValueError(f"todos_present needs a non-empty list of titles, got {titles!r}")
-    return _hold(present(_app(base_url), titles), within_s)
+    return _hold(present(_app(base_url, profile), titles), within_s)

@@ -28,4 +28,4 @@ Feature: The service stays available while parts of it fail
   Scenario: Losing the database pod is an outage of bounded length
     When the database pod is killed
     Then the database is back to 1 ready replica within 120 seconds, with new pods in place of the lost ones
-    And no outage during the fault lasted longer than 120 seconds
+    And no outage during the fault lasted longer than 45 seconds

@@ -25,6 +25,7 @@ Feature: The deployment holds its desired state
   Scenario: No secret is written in the plain settings
     Then no secret value appears in any of the shared settings
 
+  @needs_fails_without_settings
   Scenario: A back end without its database settings fails clearly
     When a back end is started without its database settings
     Then it stops within 60 seconds and names the missing setting

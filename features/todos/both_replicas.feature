@@ -8,6 +8,7 @@ Feature: Both back-end replicas serve users
     Given the to-do app is deployed on the suite's cluster
     And a new user Alice with an empty list
 
+  @needs_served_by
   Scenario: Requests are served by both back-end replicas
     When Alice makes up to 40 requests through the front end
     Then both back-end replicas have answered some of them

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from kit.artifacts import CacheError, artifact, verify
+from kit.artifacts import PRUNE_AFTER_S, CacheError, artifact, verify
 
 
 @pytest.fixture(autouse=True)
@@ -71,12 +73,17 @@ def test_empty_result_is_an_error() -> None:
         artifact("go", "tool", "k5", lambda out: None)
 
 
-def test_a_new_key_replaces_the_old_entry_of_the_same_artifact_only() -> None:
+def test_a_new_key_replaces_the_old_entry_of_the_same_artifact_only_once_unused() -> None:
     def produce(out: Path) -> None:
         (out / "tool").write_text("bits")
 
     old = artifact("go", "tool", "0" * 16, produce)
     other = artifact("go", "tool-extra", "1" * 16, produce)
+    recent = artifact("go", "tool", "3" * 16, produce)
+    week_ago = time.time() - PRUNE_AFTER_S - 60
+    os.utime(old, (week_ago, week_ago))
+    os.utime(other, (week_ago, week_ago))
     new = artifact("go", "tool", "2" * 16, produce)
-    assert new.is_dir() and not old.exists(), "the superseded build of the same artifact is pruned"
+    assert new.is_dir() and not old.exists(), "the superseded build of the same artifact, unused for a week, is pruned"
+    assert recent.is_dir(), "a build another checkout used recently is kept"
     assert other.is_dir(), "an artifact whose name merely starts the same is kept"

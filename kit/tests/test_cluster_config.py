@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from kit.cluster import FAILOVER, FRONTEND_NODE_PORT, ClusterSpec, kind_config
+from kit.cluster import FAILOVER, FRONTEND_NODE_PORT, NODE_PORTS, ClusterSpec, kind_config
 from kit.nodeimage import kind_const
 
 
@@ -13,13 +13,22 @@ def test_one_control_plane_two_workers_and_loopback_port() -> None:
     assert cfg["name"] == "todo-e2e"
     roles = [n["role"] for n in cfg["nodes"]]
     assert roles == ["control-plane", "worker", "worker"]
-    (mapping,) = cfg["nodes"][0]["extraPortMappings"]
-    assert mapping == {
+    mappings = cfg["nodes"][0]["extraPortMappings"]
+    assert mappings[0] == {
         "containerPort": FRONTEND_NODE_PORT,
         "hostPort": FRONTEND_NODE_PORT,
         "listenAddress": "127.0.0.1",
         "protocol": "TCP",
     }
+    assert [m["containerPort"] for m in mappings] == list(NODE_PORTS)
+    assert all(m["listenAddress"] == "127.0.0.1" for m in mappings)
+
+
+def test_another_front_end_port_shifts_every_mapping() -> None:
+    """A second cluster on --frontend-url ...:30090 asks for host ports 30090, 30091, 30092: no collision."""
+    cfg = yaml.safe_load(kind_config(ClusterSpec(name="x", host_port=FRONTEND_NODE_PORT + 10)))
+    hosts = [m["hostPort"] for m in cfg["nodes"][0]["extraPortMappings"]]
+    assert hosts == [p + 10 for p in NODE_PORTS]
 
 
 def test_fast_failover_patches_controller_manager_and_kubelet() -> None:

@@ -1,7 +1,9 @@
 """Real smoke test of the kit: create the cluster from the built node image and check what the suite relies on.
 
 Marked `cluster`: runs in `nox -s e2e` (and so in CI), never in the unit session. It creates its own cluster
-(name `kit-smoke`) so it never disturbs the suite's, and deletes it at the end unless KIT_KEEP_SMOKE=1.
+(the suite's own, `todo-e2e` or --cluster-name, created here when it does not exist yet, so one cluster serves the
+smoke checks and the suite) in a namespace of its own, on a NodePort of its own. It deletes the cluster at the end
+only when it ran alone (no suite scenario in the session) and neither --keep-cluster nor KIT_KEEP_SMOKE=1 is set.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from common.names import DEFAULT_CLUSTER, FRONTEND_NODE_PORT
+from kit.cluster import SMOKE_NODE_PORT
 from kit.poll import poll
 
 pytestmark = pytest.mark.cluster
 
-NAME = "kit-smoke"
+NAME = DEFAULT_CLUSTER
 NS = "kit-smoke"
-HOST_PORT = 30081  # not the suite's 30080, so the smoke test can run beside a kept suite cluster
+HOST_PORT = SMOKE_NODE_PORT  # set by the fixture from the cluster's offset
+SMOKE_PORT = SMOKE_NODE_PORT  # not the front end's 30080: the smoke namespace lives beside the suite's app
 
 
 class Kubectl:
@@ -75,11 +81,17 @@ def finished(k: Kubectl, name: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def smoke() -> Iterator[tuple[Any, Kubectl, dict[str, Any]]]:
+def smoke(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Kubectl, dict[str, Any]]]:
     from kit import api
 
+    global HOST_PORT
+    name = str(request.config.getoption("--cluster-name", default=None) or NAME)
+    name = NAME if name == "pytest-kind" else name
+    url = str(request.config.getoption("--frontend-url", default="") or "")
+    front = urlsplit(url).port or FRONTEND_NODE_PORT
+    HOST_PORT = SMOKE_PORT + front - FRONTEND_NODE_PORT
     started = time.monotonic()
-    info = api.ensure_cluster(NAME, host_port=HOST_PORT)
+    info = api.ensure_cluster(name, host_port=front)
     timings = {"create_s": round(time.monotonic() - started, 1), "created": info.created}
     tools = api.ensure_tools()
     k = Kubectl(tools.kubectl, info.kubeconfig)
@@ -92,8 +104,10 @@ def smoke() -> Iterator[tuple[Any, Kubectl, dict[str, Any]]]:
         out = Path(os.environ.get("TODO_E2E_CACHE", Path.home() / ".cache/todo-e2e")) / "logs" / "smoke.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(timings))
-        if os.environ.get("KIT_KEEP_SMOKE") != "1":
-            api.delete_cluster(NAME)
+        alone = not any("tests/e2e" in item.nodeid for item in request.session.items)
+        keep = request.config.getoption("--keep-cluster", default=False) or os.environ.get("KIT_KEEP_SMOKE") == "1"
+        if alone and not keep:
+            api.delete_cluster(name)
 
 
 def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kubectl, dict[str, Any]]) -> None:
@@ -127,7 +141,7 @@ def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kube
             "spec": {
                 "type": "NodePort",
                 "selector": {"app": "web"},
-                "ports": [{"port": 2379, "targetPort": 2379, "nodePort": 30080}],
+                "ports": [{"port": 2379, "targetPort": 2379, "nodePort": SMOKE_PORT}],
             },
         },
         pod(
@@ -154,8 +168,8 @@ def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kube
         assert '"health":"true"' in out, out
     # The NodePort is reachable from the host on 127.0.0.1 (kind extraPortMappings on the control plane).
     body = wait(
-        f"NodePort 30080 on 127.0.0.1:{HOST_PORT}",
-        lambda: urllib.request.urlopen(f"{info.frontend_url}/health", timeout=3).read().decode(),
+        f"NodePort {SMOKE_PORT} on 127.0.0.1:{HOST_PORT}",
+        lambda: urllib.request.urlopen(f"http://127.0.0.1:{HOST_PORT}/health", timeout=3).read().decode(),
         60,
     )
     assert '"health":"true"' in body

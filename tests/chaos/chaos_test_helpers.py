@@ -18,9 +18,7 @@ if str(REPO_ROOT) not in sys.path:
 EXPERIMENTS = sorted((REPO_ROOT / "chaos" / "experiments").glob("*-pod-kill.json"))
 
 
-def write_kubeconfig(
-    path: Path, context: str = "kind-todo-e2e", server: str = "https://127.0.0.1:40123"
-) -> Path:
+def write_kubeconfig(path: Path, context: str = "kind-todo-e2e", server: str = "https://127.0.0.1:40123") -> Path:
     """Write a kubeconfig with one context/cluster/user, the way kind exports it (no credentials needed)."""
     cluster = context.removeprefix("kind-")
     data = {

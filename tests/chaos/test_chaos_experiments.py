@@ -17,8 +17,7 @@ from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
 
 from support.chaos import HANDLE_CONFIGURATION_KEYS, ROLLBACK_STRATEGY, SUITE_CONTEXT, ChaosHandle
-from support.cluster import DEPLOYMENTS
-from support.conditions import EXPECTED_REPLICAS
+from support.profile import reference_profile
 from support.safety import TargetFacts
 
 IDS = [p.stem for p in EXPERIMENTS]
@@ -81,7 +80,14 @@ def test_configuration_pins_the_suite_target(path: Path) -> None:
     assert config["kube_context"] == SUITE_CONTEXT
     assert config["allowed_context"] == "", "an existing context is allowed only explicitly, by the handle"
     assert experiment["secrets"]["k8s"]["KUBERNETES_CONTEXT"] == SUITE_CONTEXT
-    assert config["namespace"] == "todo"
+    # The reference app's values; the handle replaces them with the run's profile (test_chaos_handle).
+    reference = reference_profile()
+    tier = reference.tiers.get(config["tier"])
+    assert path.stem == f"{config['tier']}-pod-kill"
+    assert config["namespace"] == reference.namespace
+    assert config["profile"] == ""
+    assert config["tier_selector"] == tier.selector_string()
+    assert (config["tier_deployment"], config["tier_replicas"]) == (tier.deployment, tier.replicas)
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=IDS)
@@ -96,14 +102,15 @@ def test_hypothesis_guards_the_target_first_then_checks_the_whole_app(path: Path
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=IDS)
 def test_method_kills_one_labelled_pod_of_its_tier(path: Path) -> None:
-    """The fault is chaosk8s terminate_pods on one random pod of the tier, selected by the suite's labels."""
-    tier = path.stem.removesuffix("-pod-kill")
-    (action,) = [a for a in load_json(path)["method"] if a["type"] == "action"]
+    """The fault is chaosk8s terminate_pods on one random pod of the tier, selected by the profile's selector."""
+    experiment = load_json(path)
+    (action,) = [a for a in experiment["method"] if a["type"] == "action"]
     provider = action["provider"]
     assert (provider["module"], provider["func"]) == ("chaosk8s.pod.actions", "terminate_pods")
     args = provider["arguments"]
-    labels = set(args["label_selector"].split(","))
-    assert labels == {"app.kubernetes.io/part-of=todo", f"app.kubernetes.io/component={tier}"}
+    assert args["label_selector"] == "${tier_selector}"
+    tier = path.stem.removesuffix("-pod-kill")
+    assert experiment["configuration"]["tier_selector"] == reference_profile().tiers.get(tier).selector_string()
     assert (args["ns"], args["qty"], args["rand"]) == ("${namespace}", 1, True)
     assert provider["secrets"] == ["k8s"]
 
@@ -112,32 +119,29 @@ def test_method_kills_one_labelled_pod_of_its_tier(path: Path) -> None:
 def test_every_action_has_a_rollback_to_the_desired_replicas(path: Path) -> None:
     """Each tier touched by the method is set back to its contract replica count by a guarded rollback."""
     experiment = load_json(path)
-    touched = {
-        a["provider"]["arguments"]["label_selector"].rsplit("=", 1)[1]
-        for a in experiment["method"]
-        if a["type"] == "action"
-    }
+    config = experiment["configuration"]
+    touched = {config["tier"] for a in experiment["method"] if a["type"] == "action"}
     restored = {
-        r["provider"]["arguments"]["deployment"]: r["provider"]["arguments"]["replicas"]
+        config[r["provider"]["arguments"]["deployment"].strip("${}")]: config[
+            r["provider"]["arguments"]["replicas"].strip("${}")
+        ]
         for r in experiment["rollbacks"]
         if r["provider"]["func"] == "ensure_replicas"
     }
     assert touched, "an experiment without a fault proves nothing"
+    profile = reference_profile()
     for tier in touched:
-        assert restored.get(DEPLOYMENTS[tier]) == EXPECTED_REPLICAS[tier], f"no rollback for tier {tier}"
+        want = profile.expected_replicas[tier]
+        assert restored.get(profile.tiers.get(tier).deployment) == want, f"no rollback for tier {tier}"
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=IDS)
-def test_rollback_strategy_always_matches_the_handle(
-    path: Path, suite_kubeconfig: Path, tmp_path: Path
-) -> None:
+def test_rollback_strategy_always_matches_the_handle(path: Path, suite_kubeconfig: Path, tmp_path: Path) -> None:
     """`chaos run` reads the experiment's runtime; the handle forces the same strategy: always."""
     experiment = load_json(path)
     assert experiment["runtime"]["rollbacks"]["strategy"] == ROLLBACK_STRATEGY == "always"
     facts = TargetFacts(SUITE_CONTEXT, "https://127.0.0.1:40123", True, "marker as the kit writes it", None)
-    handle = ChaosHandle(
-        suite_kubeconfig, SUITE_CONTEXT, "http://127.0.0.1:30080", tmp_path, facts=lambda: facts
-    )
+    handle = ChaosHandle(suite_kubeconfig, SUITE_CONTEXT, "http://127.0.0.1:30080", tmp_path, facts=lambda: facts)
     assert handle.settings()["runtime"]["rollbacks"]["strategy"] == "always"
 
 

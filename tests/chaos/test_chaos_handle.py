@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_test_helpers import write_kubeconfig
+from chaos_test_helpers import load_json, write_kubeconfig
 from kubernetes.config import kube_config
 
 from chaos.todo_chaos.probes import targets_suite_cluster
@@ -104,9 +104,7 @@ def test_handle_refuses_a_missing_kubeconfig(tmp_path: Path) -> None:
         ChaosHandle(tmp_path / "nope", "kind-todo-e2e", BASE_URL, tmp_path)
 
 
-@pytest.mark.parametrize(
-    "server", ["https://127.0.0.1:40123", "https://localhost:6443", "https://[::1]:6443"]
-)
+@pytest.mark.parametrize("server", ["https://127.0.0.1:40123", "https://localhost:6443", "https://[::1]:6443"])
 def test_the_suite_cluster_is_accepted(server: str, tmp_path: Path) -> None:
     """kind's loopback API server with the suite's context and marker passes."""
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server=server)
@@ -176,9 +174,7 @@ def _activity(kind: str, name: str, func: str, **arguments: Any) -> dict[str, An
     return activity
 
 
-def _write_experiment(
-    directory: Path, name: str, flag: Path, ledger: Path, method: list[dict[str, Any]]
-) -> None:
+def _write_experiment(directory: Path, name: str, flag: Path, ledger: Path, method: list[dict[str, Any]]) -> None:
     """An experiment with the handle's configuration keys whose steady state is 'the flag file is absent'."""
     experiment = {
         "title": f"test experiment {name}",
@@ -234,9 +230,7 @@ def test_a_deviation_names_the_probe_and_still_rolls_back(handle: ChaosHandle, t
         ledger,
         [_activity("action", "fault", "raise_flag", path=str(flag))],
     )
-    with pytest.raises(
-        ChaosDeviation, match=r"probe 'flag-absent' failed after the method: .*flag .* is set"
-    ) as err:
+    with pytest.raises(ChaosDeviation, match=r"probe 'flag-absent' failed after the method: .*flag .* is set") as err:
         handle.run("breaks")
     outcome = err.value.outcome
     assert outcome is not None and outcome.deviated and outcome.deviated_probe == "flag-absent"
@@ -278,3 +272,23 @@ def test_the_real_experiments_are_found_by_name() -> None:
     """The default folder is chaos/experiments/; names work with or without the suffix."""
     assert experiment_path("backend-pod-kill") == experiment_path("backend-pod-kill.json")
     assert experiment_path("database-pod-kill").parent.name == "experiments"
+
+
+def test_experiment_vars_point_the_experiment_at_the_profiles_app(suite_kubeconfig: Path, tmp_path: Path) -> None:
+    """With a profile the namespace, the profile file and the experiment's tier come from it; without, none."""
+    from support.profile import load_profile
+
+    path = Path(__file__).resolve().parents[1] / "profiles" / "renamed.yaml"
+    renamed = load_profile(path)
+    facts = facts_of("kind-todo-e2e", SUITE_SERVER)
+    experiment = load_json(experiment_path("backend-pod-kill"))
+    plain = ChaosHandle(suite_kubeconfig, "kind-todo-e2e", BASE_URL, tmp_path, facts=facts)
+    assert plain.profile_configuration(experiment) == {}
+    handle = ChaosHandle(
+        suite_kubeconfig, "kind-todo-e2e", BASE_URL, tmp_path, facts=facts, profile=renamed, profile_path=path
+    )
+    config, _ = handle.experiment_vars(experiment)
+    assert config["namespace"] == "todo-renamed"
+    assert config["profile"] == str(path)
+    assert config["tier_selector"] == "e2e.example.org/role=api,e2e.example.org/stack=renamed-todo"
+    assert (config["tier_deployment"], config["tier_replicas"]) == ("rn-todo-backend", 2)

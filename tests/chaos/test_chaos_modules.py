@@ -43,6 +43,8 @@ def test_discovery_lists_every_activity_with_types() -> None:
     assert {a["name"] for a in discovered if a["type"] == "action"} == set(actions.__all__)
     assert all(by_name[name]["return_type"] == "boolean" for name in probes.__all__)
     args = {arg["name"]: arg for arg in by_name["all_tiers_ready"]["arguments"]}
-    assert args["namespace"] == {"name": "namespace", "default": "todo", "type": "string"}
+    # Empty: the namespace of the profile named by `profile` (the reference app's when none is named).
+    assert args["namespace"] == {"name": "namespace", "default": "", "type": "string"}
+    assert args["profile"] == {"name": "profile", "default": "", "type": "string"}
     assert args["within_s"]["type"] == "number"
     assert by_name["ensure_replicas"]["return_type"] == "integer"

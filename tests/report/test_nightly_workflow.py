@@ -75,6 +75,27 @@ def test_workflow_runs_nightly_and_on_demand_and_keeps_results() -> None:
     assert steps.index(upload) > steps.index(run)
 
 
+def test_workflow_remembers_a_bounded_history() -> None:
+    """History restored before the run, the report re-rendered with it and this run remembered, then saved; always."""
+    (job,) = _load()["jobs"].values()
+    steps = job["steps"]
+    run = next(i for i, s in enumerate(steps) if s.get("run", "").strip().endswith("bash .ci/run"))
+    restore = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/cache/restore@"))
+    save = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/cache/save@"))
+    render = next(i for i, s in enumerate(steps) if "--history" in s.get("run", ""))
+    assert restore < run < render < save
+    path = job["env"]["TODO_E2E_HISTORY"]
+    assert steps[restore]["with"]["path"] == steps[save]["with"]["path"] == path
+    # A saved key is never overwritten: each run saves its own and restores the newest by prefix.
+    assert "github.run_id" in steps[save]["with"]["key"] and steps[save]["with"]["key"] == steps[restore]["with"]["key"]
+    assert steps[save]["with"]["key"].startswith(steps[restore]["with"]["restore-keys"].strip())
+    assert steps[render]["if"] == steps[save]["if"] == "always()"
+    script = steps[render]["run"]
+    assert "--remember" in script and '--history-size "$TODO_E2E_HISTORY_SIZE"' in script
+    assert int(job["env"]["TODO_E2E_HISTORY_SIZE"]) == 14
+    assert "nox -s report" in script and "pipefail" in script
+
+
 def test_actionlint_passes_the_workflow(actionlint: Path) -> None:
     """actionlint finds nothing wrong (expressions, contexts, action inputs, shell via shellcheck)."""
     done = subprocess.run(

@@ -3,8 +3,8 @@
 What this proves: the page loads from file:// with no script error; in a 1280x800 window the verdict
 banner, its verdict word and its first reason (the failed scenario) lie inside the first viewport and are
 the topmost elements there (nothing covers them), and the inline CSS applied; the failed step's evidence
-starts collapsed (its text is not visible), and a left click on its summary, dispatched as mouse input
-events at the element's on-screen position, opens it: the evidence text becomes visible and the block
+starts collapsed (its text is not visible), and a left click on its summary, dispatched by WebDriver as
+pointer input events at the element's on-screen centre, opens it: the evidence text becomes visible and the block
 grows. Two screenshots stay in the results folder: report-screenshot.png (first viewport) and
 report-screenshot-expanded.png (evidence opened).
 """
@@ -16,34 +16,36 @@ import shutil
 from pathlib import Path
 
 import pytest
-from chromium_pipe import CHROMIUM, ChromiumPipe
-from results_factory import FAILED_SCENARIO, BuildFn
+from results_factory import FAILED_SCENARIO, BuildFn, seal
+
+from support.browser import Browser, browser_missing, save_into
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def chromium() -> str:
-    """Debian's Chromium, or a stated reason why this host cannot run the test."""
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("CI"):  # CI installs it (nox -s tests): missing there is a failure, not a skip
-            pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    return CHROMIUM
+def chromium() -> None:
+    """Debian's Chromium and chromedriver, or a stated reason why this host cannot run the test."""
+    missing = browser_missing()
+    if missing is not None:
+        if os.environ.get("CI"):  # CI installs them (nox -s tests): missing there is a failure, not a skip
+            pytest.fail(missing)
+        pytest.skip(missing)
 
 
-def test_report_in_headless_chromium(chromium: str, build: BuildFn, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("chromium")
+def test_report_in_headless_chromium(build: BuildFn, tmp_path: Path) -> None:
     """Verdict above the fold, evidence expandable by a click, screenshots kept with the results."""
-    folder = build(fail=True, slow_recovery=True, lost=1).finish()
+    folder = seal(build(fail=True, slow_recovery=True, lost=1))
     report = folder / "report.html"
-    with ChromiumPipe(tmp_path / "profile") as browser:
-        browser.open_page(report.as_uri())
-        errors = [e for e in browser.events if e.get("method") == "Runtime.exceptionThrown"]
-        assert not errors, f"script errors in the report: {errors}"
-        view = browser.eval("({w: innerWidth, h: innerHeight, y: scrollY})")
-        # A 1280x800 window leaves about 710 px of page below the (headless) browser frame, as on a screen.
+    # A failure inside the block leaves a screenshot, the console and the DOM in tmp_path/browser-evidence.
+    with Browser(evidence=save_into(tmp_path / "browser-evidence")) as browser:
+        browser.open(report.as_uri())
+        assert not browser.script_errors(), f"script errors in the report: {browser.script_errors()}"
+        view = browser.evaluate("{w: innerWidth, h: innerHeight, y: scrollY}")
+        # A 1280x800 window leaves about 660 px of page below the (headless) browser frame, as on a screen.
         assert view["w"] == 1280 and 650 <= view["h"] <= 800 and view["y"] == 0, view
-        banner = browser.eval(
+        banner = browser.evaluate(
             """(() => {
               const b = document.getElementById('verdict'), h = b.querySelector('h1');
               const li = b.querySelector('li'), r = b.getBoundingClientRect();
@@ -61,23 +63,23 @@ def test_report_in_headless_chromium(chromium: str, build: BuildFn, tmp_path: Pa
         assert banner["top"] >= 0 and banner["bottom"] <= view["h"] and banner["reasonBottom"] <= view["h"], banner
         assert banner["h1Uncovered"] and banner["reasonUncovered"], banner
         assert "gradient" in banner["color"], "the banner lost its colour: the inline CSS did not apply"
-        browser.screenshot(folder / "report-screenshot.png")
+        (folder / "report-screenshot.png").write_bytes(browser.screenshot())
 
-        closed = browser.eval(
+        closed = browser.evaluate(
             """(() => {
               const d = document.querySelector('details.evidence');
               d.scrollIntoView({block: 'center'});
-              const s = d.querySelector('summary').getBoundingClientRect();
               return {open: d.open, shown: d.querySelector('pre').checkVisibility(),
-                      h: d.getBoundingClientRect().height, x: s.left + 30,
-                      y: s.top + s.height / 2, label: d.querySelector('summary').innerText};
+                      h: d.getBoundingClientRect().height, label: d.querySelector('summary').innerText};
             })()"""
         )
         assert closed["open"] is False and closed["shown"] is False, closed
         assert closed["label"].startswith("Evidence: events"), closed
-        browser.click(closed["x"], closed["y"])
-        browser.wait_for("document.querySelector('details.evidence').open", what="evidence opened by the click")
-        shown = browser.eval(
+        browser.click("details.evidence summary")
+        browser.wait(
+            browser.condition("the evidence opened by the click", "document.querySelector('details.evidence').open"), 10
+        )
+        shown = browser.evaluate(
             """(() => { const d = document.querySelector('details.evidence'), p = d.querySelector('pre');
                         return {shown: p.checkVisibility(), h: d.getBoundingClientRect().height,
                                 text: p.innerText}; })()"""
@@ -87,7 +89,7 @@ def test_report_in_headless_chromium(chromium: str, build: BuildFn, tmp_path: Pa
             and shown["h"] > closed["h"] + 30
             and "Back-off restarting failed container" in shown["text"]
         ), shown
-        browser.screenshot(folder / "report-screenshot-expanded.png")
+        (folder / "report-screenshot-expanded.png").write_bytes(browser.screenshot())
     for name in ("report-screenshot.png", "report-screenshot-expanded.png"):
         png = (folder / name).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, name

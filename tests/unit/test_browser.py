@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.browser import Browser, BrowserError, TodoPage
+from support.browser import Browser, BrowserError, TodoPage, browser_missing, save_into
+from support.waits import Condition, WaitTimeout
 
 pytestmark = [
     pytest.mark.browser,
-    # CI installs chromium (nox -s tests): there a missing browser must fail the run, not skip it.
-    pytest.mark.skipif(
-        shutil.which("chromium") is None and not os.environ.get("CI"), reason="Debian's chromium is not installed"
-    ),
+    # CI installs chromium and chromium-driver (nox -s tests): there a missing browser must fail the run, not skip.
+    pytest.mark.skipif(browser_missing() is not None and not os.environ.get("CI"), reason=str(browser_missing())),
 ]
 
 # A page shaped like any to-do front end: a form with a text box, a list of items with a checkbox each.
@@ -26,6 +25,7 @@ PAGE = b"""<!doctype html><html><body>
 <form id="f"><input id="t" placeholder="What needs doing?"><button type="submit">Add</button></form>
 <ul id="l"></ul>
 <script>
+console.log('to-do page ready');
 document.getElementById('f').addEventListener('submit', (e) => {
   e.preventDefault();
   const li = document.createElement('li');
@@ -76,3 +76,43 @@ def test_add_and_complete_like_a_user(site: str) -> None:
         page.wait_until_shown("Alice-1 Book the dentist", 10, completed=True)
         with pytest.raises(BrowserError, match="no item shows the title"):
             page.complete("nobody's to-do")
+
+
+def test_a_failed_wait_leaves_evidence(site: str, tmp_path: Path) -> None:
+    """A wait that runs out names what it waited for and leaves a screenshot, the console and the DOM."""
+    with Browser(timeout=60, evidence=save_into(tmp_path)) as browser:
+        page = TodoPage(browser, site)
+        page.open()
+        browser.run("setTimeout(() => { throw new Error('boom in the page'); }, 0);")
+        errors = browser.wait(Condition("the page's error to reach the console", browser.script_errors), 10)
+        assert any("boom in the page" in e for e in errors), errors
+        with pytest.raises(WaitTimeout, match='the page to show "nobody\'s to-do"') as caught:
+            page.wait_until_shown("nobody's to-do", 1)
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "boom in the page" in notes and "What needs doing?" not in notes, notes
+    assert "page text (last 1500 chars):\nAdd" in notes, "the note carries the page's visible text"
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 3 and all(name in notes for name in files), (files, notes)
+    png, console, dom = (next(tmp_path.glob(f"*-{kind}")) for kind in ("screenshot.png", "console.txt", "dom.html"))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "to-do page ready" in console.read_text() and "boom in the page" in console.read_text()
+    assert 'placeholder="What needs doing?"' in dom.read_text()
+
+
+def test_a_failure_inside_the_block_leaves_evidence(site: str, tmp_path: Path) -> None:
+    """Any exception inside `with Browser(...)` carries the page's evidence, written before the browser closes."""
+    with (
+        pytest.raises(AssertionError, match="the test's own check") as caught,
+        Browser(timeout=60, evidence=save_into(tmp_path)) as browser,
+    ):
+        browser.open(site)
+        raise AssertionError("the test's own check")
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    assert notes.count("browser evidence") == 1 and site in notes, notes
+    assert sorted(p.name.split("-", 3)[-1] for p in tmp_path.iterdir()) == ["console.txt", "dom.html", "screenshot.png"]
+
+
+def test_only_loopback_or_private_pages_are_opened() -> None:
+    """The browser refuses a public address before any request leaves the host."""
+    with Browser(timeout=60) as browser, pytest.raises(ValueError, match="neither loopback nor a private"):
+        browser.open("http://93.184.216.34/")

@@ -102,3 +102,19 @@ def test_mysqld_finder_sees_only_the_server(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_server_finder_takes_the_profiles_process_names(tmp_path: Path) -> None:
+    """Given other server names (a profile's server_processes), the scan finds those and no longer mysqld."""
+    fake = tmp_path / "pgserver"
+    shutil.copy("/bin/sleep", fake)
+    proc = subprocess.Popen([str(fake), "30"])
+    try:
+        script = ["sh", "-c", find_mysqld_script, "find", ""]
+        found = subprocess.run([*script, "other pgserver"], capture_output=True, text=True, timeout=30)
+        assert str(proc.pid) in found.stdout.split()
+        default = subprocess.run(script, capture_output=True, text=True, timeout=30)
+        assert str(proc.pid) not in default.stdout.split()
+    finally:
+        proc.kill()
+        proc.wait(10)

@@ -6,10 +6,13 @@ import json
 import signal
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+import support.faults as faults_module
 from support.faults import DockerCli, Fault, FaultLog, NodeGuard, UnsafeNode
+from support.results import Results
 from support.traffic import Sample
 
 SUITE = "todo-e2e"
@@ -120,35 +123,70 @@ def test_restore_reports_what_failed(docker: FakeDocker) -> None:
 
 
 class _Loop:
-    """The part of a traffic loop FaultLog uses."""
+    """The part of a traffic loop FaultLog uses (samples already on the run's clock)."""
+
+    name = "reader-1"
+    stop_reason = None
 
     def __init__(self, samples: list[Sample]) -> None:
-        self.epoch = 100.0
         self.results = samples
-        self._now = 0.0
-
-    def now(self) -> float:
-        """Current loop time."""
-        return self._now
 
     def is_alive(self) -> bool:
-        """Never running."""
-        return False
+        """Still sampling."""
+        return True
 
 
-def test_fault_window_measures_the_samples_inside_it() -> None:
-    """A fault opens a window at its t0 in the reader's frame; recovery closes it with stats and samples."""
+class _Clock:
+    """A settable monotonic clock for Results."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _log(tmp_path: Path, samples: list[Sample]) -> tuple[FaultLog, _Clock, Results]:
+    """A fault log on a results folder whose clock the test moves."""
+    clock = _Clock()
+    results = Results(root=tmp_path, clock=clock)
+    log = FaultLog(results, readers=[_Loop(samples)])  # type: ignore[list-item]
+    return log, clock, results
+
+
+def test_fault_window_is_measured_on_the_run_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault opens a window at its t0 (run clock); recovery closes it, recorded with stats and coverage."""
+    monkeypatch.setattr(faults_module, "SETTLE_S", 0.0)
     samples = [
-        Sample(t, ok, 0.01, 200 if ok else 502, None if ok else "bad gateway")
-        for t, ok in [(0.5, True), (1.5, False), (2.0, False), (3.0, True), (9.0, True)]
+        Sample(t / 10, ok, 0.05, 200 if ok else 502, None if ok else "bad gateway")
+        for t, ok in ((i, not 15 <= i < 25) for i in range(0, 60))
     ]
-    log = FaultLog(reader=_Loop(samples))  # type: ignore[arg-type]
-    log.add(Fault("backend pod killed (immediate)", "backend", ["p"], t0=101.0, wall_t0=0.0))
-    log.reader._now = 5.0  # type: ignore[union-attr]
-    record = log.close_and_measure()
-    assert record is not None
-    assert record["fault"] == "backend pod killed (immediate)"
-    assert (record["requests"], record["failed"]) == (3, 2)
-    assert record["longest_outage_s"] == pytest.approx(1.5)
-    assert [s["t"] for s in record["samples"]] == [1.5, 2.0, 3.0]
-    assert log.close_and_measure() is None
+    log, clock, results = _log(tmp_path, samples)
+    log.add(Fault("backend pod killed (immediate)", "backend", ["p"], t0=1001.0, wall_t0=0.0))
+    clock.t = 1005.0
+    index = log.close_window()
+    assert index == 0 and log.last_window == 0
+    w = results.window(0)
+    assert (w.start_s, w.end_s, w.fault) == (1.0, 5.0, "backend pod killed (immediate)")
+    assert (w.requests, w.failed) == (40, 10)
+    assert w.longest_outage_s == pytest.approx(1.0)
+    assert w.covered and w.coverage_problem is None
+    assert log.close_window() is None
+
+
+def test_a_window_the_traffic_did_not_cover_is_not_proof(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Traffic that began after the fault, or paused for seconds, cannot prove availability."""
+    monkeypatch.setattr(faults_module, "SETTLE_S", 0.0)
+    late = [Sample(2.0 + t / 10, True, 0.05, 200, None) for t in range(30)]
+    log, clock, results = _log(tmp_path, late)
+    log.add(Fault("f", "backend", ["p"], t0=1001.0, wall_t0=0.0))
+    clock.t = 1005.0
+    log.close_window()
+    assert not results.window(0).covered
+    assert "after the fault" in str(results.window(0).coverage_problem)
+    gappy = [Sample(t, True, 0.05, 200, None) for t in (0.5, 1.0, 4.5, 4.9)]
+    log, clock, results = _log(tmp_path / "b", gappy)
+    log.add(Fault("f", "backend", ["p"], t0=1001.0, wall_t0=0.0))
+    clock.t = 1005.0
+    log.close_window()
+    assert "no request in flight" in str(results.window(0).coverage_problem)

@@ -290,3 +290,38 @@ def test_verdict_to_dict_is_json_ready() -> None:
     assert data["unknown_present"] == 1 and data["unknown_absent"] == 0
     assert data["titles"]["lost"] == [b]
     assert data["ok_property"] is False
+
+
+def test_acknowledged_changes_are_reconciled_against_the_final_state() -> None:
+    """A completion that did not stick is a lost update; a deleted to-do that is back is resurrected."""
+    from support.ledger import ChangeRecord, reconcile_changes
+
+    ledger = WriteLedger()
+    for n in range(1, 5):
+        ledger.record(f"ledger-r-00000{n}", "ok", started=0, finished=0.1)
+    ledger.record_change(ChangeRecord("complete", "ledger-r-000001", 1, "ok", 1, 1.1, 200, None))
+    ledger.record_change(ChangeRecord("complete", "ledger-r-000002", 2, "ok", 1, 1.1, 200, None))
+    ledger.record_change(ChangeRecord("delete", "ledger-r-000003", 3, "ok", 1, 1.1, 204, None))
+    ledger.record_change(ChangeRecord("delete", "ledger-r-000004", 4, "unknown", 1, 6.1, None, "ReadTimeout"))
+    observed = {"ledger-r-000001": True, "ledger-r-000002": False, "ledger-r-000003": False}
+    verdict = reconcile_changes(ledger, observed)
+    assert (verdict.updates_acknowledged, verdict.deletes_acknowledged) == (2, 1)
+    assert verdict.lost_updates == ["ledger-r-000002"]
+    assert verdict.resurrected == ["ledger-r-000003"]
+    # The acknowledged and the possible deletion both explain an absence: neither counts as a lost create.
+    creates = reconcile(ledger, list(observed), "ledger-r-")
+    assert creates.lost == []
+
+
+def test_a_change_is_made_once_per_to_do() -> None:
+    """The ledger changes each acknowledged to-do at most once, so its final state is known."""
+    from support.ledger import ChangeRecord
+
+    ledger = WriteLedger()
+    ledger.record("ledger-r-000001", "ok", started=0, finished=0.1)
+    ledger.ids["ledger-r-000001"] = 7
+    assert ledger.changeable() == [("ledger-r-000001", 7)]
+    ledger.record_change(ChangeRecord("complete", "ledger-r-000001", 7, "ok", 1, 1.1, 200, None))
+    assert ledger.changeable() == []
+    with pytest.raises(ValueError, match="already changed"):
+        ledger.record_change(ChangeRecord("delete", "ledger-r-000001", 7, "ok", 2, 2.1, 204, None))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from common.errors import DockerError
 from support.cluster import PodInfo
 from support.faults import DockerCli
 from support.netfaults import (
@@ -239,7 +240,7 @@ def test_a_change_interrupted_half_way_is_still_undone(node: FakeNode) -> None:
     pod = _pod("b1", 101)
     injector = _injector(node, pods=[pod])
     node.fail = {"-I OUTPUT -p tcp --dport 53"}  # the second rule of the pair fails
-    with pytest.raises(RuntimeError, match="injected failure"):
+    with pytest.raises(DockerError, match="injected failure"):
         injector.apply(NetFault("dns", "drop", (53,), protocols=("udp", "tcp")), "backend", [pod])
     assert node.state[101]  # the first rule is in place
     node.fail = set()

@@ -58,7 +58,16 @@ def test_the_hog_scan_finds_exactly_the_hogs_and_they_can_be_stopped() -> None:
 
     started = subprocess.run(cpu_hog_script(30, 1), capture_output=True, text=True, check=True).stdout.split()
     try:
-        found = subprocess.run(hog_pids_script(), capture_output=True, text=True, check=True).stdout.split()
+        from common.deadline import wait_for
+
+        # The hogs are started in the background: on a loaded host they may take a moment to show up.
+        found = wait_for(
+            lambda: subprocess.run(hog_pids_script(), capture_output=True, text=True, check=True).stdout.split(),
+            what=f"the scan to find the hogs {started}",
+            timeout=10,
+            interval=0.2,
+            done=lambda seen: seen == started,
+        )
         assert found == started
     finally:
         subprocess.run(["kill", "-9", *started], check=False)

@@ -15,9 +15,7 @@ from support.traffic import (
     BoundedLoop,
     FaultWindow,
     Sample,
-    WindowStats,
-    percentile,
-    summarize,
+    longest_gap,
     window_stats,
 )
 
@@ -30,37 +28,17 @@ def samples(pattern: str, latency: Callable[[int], float] = lambda i: 0.1) -> li
     ]
 
 
-# --- percentiles ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("q", "expected"), [(0, 15), (5, 15), (30, 20), (40, 20), (50, 35), (95, 50), (100, 50)])
-def test_nearest_rank_percentile(q: float, expected: float) -> None:
-    """The textbook nearest-rank example (15, 20, 35, 40, 50), given unsorted."""
-    assert percentile([40, 15, 50, 35, 20], q) == expected
-
-
-def test_percentile_rejects_nonsense() -> None:
-    """No values or q outside 0..100 is an error, not a silent number."""
-    with pytest.raises(ValueError):
-        percentile([], 50)
-    with pytest.raises(ValueError):
-        percentile([1.0], 101)
-
-
-def test_summarize() -> None:
-    """n, p50, p95 and max; all None for nothing."""
-    values = [i / 10 for i in range(1, 21)]  # 0.1 .. 2.0
-    assert summarize(values) == {"n": 20, "p50": 1.0, "p95": 1.9, "max": 2.0}
-    assert summarize([]) == {"n": 0, "p50": None, "p95": None, "max": None}
-
-
 # --- window statistics -------------------------------------------------------------------------------
 
 
 def test_all_ok_window() -> None:
     """Ten good samples: 100 %, no outage, latency percentiles by nearest rank."""
     stats = window_stats(samples(".........."), FaultWindow("quiet", 0, 10))
-    assert stats == WindowStats("quiet", 10, 0, 100.0, 0.0, 0.1, 0.1, 0.1)
+    assert (stats.requests, stats.failed, stats.availability_pct, stats.availability_time_pct) == (10, 0, 100.0, 100.0)
+    assert stats.longest_outage_s == 0.0
+    assert (stats.p50_latency_s, stats.p95_latency_s, stats.max_latency_s) == (0.1, 0.1, 0.1)
+    # One sequential sampler of 0.1 s requests every second leaves 0.9 s with nothing in flight.
+    assert stats.max_gap_s == pytest.approx(0.9)
 
 
 def test_outage_in_the_middle() -> None:
@@ -102,7 +80,8 @@ def test_window_is_half_open_and_filters_samples() -> None:
 def test_empty_window_has_no_numbers() -> None:
     """No samples: counts are zero and every derived number is None (never a fake 100 %)."""
     stats = window_stats(samples("...."), FaultWindow("later", 100, 110))
-    assert stats == WindowStats("later", 0, 0, None, None, None, None, None)
+    assert (stats.requests, stats.failed) == (0, 0)
+    assert stats.availability_pct is None and stats.availability_time_pct is None and stats.longest_outage_s is None
     assert stats.to_dict()["availability_pct"] is None
 
 
@@ -118,7 +97,26 @@ def test_all_failed_window() -> None:
     """Nothing succeeds: 0 % and the outage spans from the first sample to the end."""
     stats = window_stats(samples("xxxxx"), FaultWindow("down", 0, 6))
     assert stats.availability_pct == 0.0
+    assert stats.availability_time_pct == pytest.approx(0.0)
     assert stats.longest_outage_s == pytest.approx(6.0)
+
+
+def test_a_hung_request_is_an_outage_for_as_long_as_it_hangs() -> None:
+    """One failed request that hung 4 s among quick successes: 1 failure by count, but 4 s down over time."""
+    data = [Sample(float(t), True, 0.05, 200, None) for t in range(10) if t != 2]
+    data.append(Sample(2.0, False, 4.0, None, "ReadTimeout"))
+    stats = window_stats(data, FaultWindow("hang", 0, 10))
+    assert stats.failed == 1 and stats.availability_pct == pytest.approx(90.0)
+    # Down from t=2 until the hung request ended at t=6 (later successes do not shorten it).
+    assert stats.longest_outage_s == pytest.approx(4.0)
+    assert stats.availability_time_pct == pytest.approx(60.0)
+
+
+def test_concurrent_readers_leave_no_gap() -> None:
+    """Two staggered readers of 0.6 s requests every second keep a request in flight almost always."""
+    data = [Sample(t + off, True, 0.6, 200, None) for t in range(10) for off in (0.0, 0.5)]
+    assert window_stats(data, FaultWindow("w", 0, 10)).max_gap_s == pytest.approx(0.0)
+    assert longest_gap(data[::2], 0, 10) == pytest.approx(0.4)
 
 
 # --- bounded loops (tiny real intervals) ----------------------------------------------------------------

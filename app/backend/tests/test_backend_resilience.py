@@ -226,9 +226,7 @@ def test_sigterm_drains_finishes_in_flight_and_exits_zero(
         def update_waiting() -> bool:
             with mariadb.connect() as conn, conn.cursor() as cur:
                 # The app user sees its own sessions in PROCESSLIST without the PROCESS privilege.
-                cur.execute(
-                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE todos%'"
-                )
+                cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE todos%'")
                 row = cur.fetchone()
                 return row is not None and row[0] >= 1
 

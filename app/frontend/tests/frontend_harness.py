@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +15,15 @@ from typing import Any
 import requests
 
 from app.testsupport import free_port
+from common.deadline import wait_for
 
 FRONTEND_DIR = Path(__file__).resolve().parents[1]
 ENTRYPOINT = FRONTEND_DIR / "frontend-entrypoint.sh"
 TEMPLATE = FRONTEND_DIR / "nginx.conf.template"
 STATIC = FRONTEND_DIR / "static"
 NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+# nginx logs a request just after answering it; this bounds how long a test waits for the line.
+LOG_BUDGET = 5.0
 
 
 def entrypoint_env(run_dir: Path, server_uri: str | None, port: int = 8080) -> dict[str, str]:
@@ -46,6 +48,10 @@ def make_run_dir() -> Path:
     return run_dir
 
 
+class NginxExited(RuntimeError):
+    """nginx exited while the tests waited for it: waiting longer cannot help."""
+
+
 @dataclass
 class Frontend:
     """A running host nginx started through the image's entrypoint."""
@@ -58,9 +64,26 @@ class Frontend:
     _stopped: bool = field(default=False)
 
     def access_log(self) -> list[dict[str, Any]]:
-        """Return the JSON access-log lines written to stdout so far."""
-        lines = self.stdout_path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
+        """Return the complete JSON access-log lines written to stdout so far."""
+        # A line without its newline is still being written; it is read on a later call.
+        complete = self.stdout_path.read_text().rpartition("\n")[0]
+        return [json.loads(line) for line in complete.splitlines() if line.startswith("{")]
+
+    def logged(
+        self, what: str, select: Callable[[dict[str, Any]], bool], count: int, timeout: float = LOG_BUDGET
+    ) -> list[dict[str, Any]]:
+        """The access-log entries `select` picks, once at least `count` are written (bounded wait).
+
+        nginx writes a request's log line in its log phase, after the response has gone out, so a client can
+        read its answer before the line exists: reading the log right after the last request is a race.
+        """
+        return wait_for(
+            lambda: [entry for entry in self.access_log() if select(entry)],
+            what=f"{count} access-log line(s) for {what} in {self.stdout_path}",
+            timeout=timeout,
+            interval=0.05,
+            done=lambda entries: len(entries) >= count,
+        )
 
     def error_log(self) -> str:
         """Return what nginx wrote to stderr so far."""
@@ -93,19 +116,25 @@ def start_frontend(server_uri: str) -> Frontend:
             stdin=subprocess.DEVNULL,
         )
     frontend = Frontend(f"http://127.0.0.1:{port}", run_dir, process, stdout_path, stderr_path)
-    deadline = time.monotonic() + 15
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
+        """nginx answers /healthz with 200; raises NginxExited when the process is gone."""
         if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}: {frontend.error_log()}")
-        try:
-            if requests.get(f"{frontend.url}/healthz", timeout=2).status_code == 200:
-                return frontend
-        except requests.RequestException as err:
-            last_error = err
-        time.sleep(0.1)
-    frontend.stop()
-    raise RuntimeError(f"front end at {frontend.url} not healthy within 15s (last error {last_error})")
+            raise NginxExited(f"nginx exited with {process.returncode}: {frontend.error_log()}")
+        return requests.get(f"{frontend.url}/healthz", timeout=2).status_code == 200
+
+    try:
+        wait_for(
+            healthy,
+            what=f"the front end at {frontend.url} to be healthy",
+            timeout=15,
+            interval=0.1,
+            fatal=(NginxExited,),
+        )
+    except BaseException:
+        frontend.stop()
+        raise
+    return frontend
 
 
 # What the frontend_factory fixture returns: start a front end for a SERVER_URI.

@@ -98,7 +98,7 @@ def test_serves_page_health_and_json_errors_without_back_end(frontend_factory: S
     assert api.status_code == 502
     assert api.json() == {"detail": "back end unreachable"}
     # Each of the three upstream entries was tried once before giving up.
-    entry = next(e for e in frontend.access_log() if e["uri"] == "/api/todos")
+    (entry,) = frontend.logged("GET /api/todos", lambda e: e["uri"] == "/api/todos", 1)
     assert entry["upstream_addr"].count(f"127.0.0.1:{closed}") == 3
     assert "connect() failed" in frontend.error_log()
     assert frontend.stop() == 0

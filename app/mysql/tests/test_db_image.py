@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import pymysql
 import pytest
 
 from app.testsupport import free_port
+from common.deadline import WaitTimeout, wait_for
 
 pytestmark = pytest.mark.mariadb
 
@@ -46,8 +46,8 @@ class Instance:
         """The data directory (what the PVC is in the cluster)."""
         return self.base / "data"
 
-    def start(self, **overrides: str | None) -> subprocess.Popen[bytes]:
-        """Run the entrypoint in the background with env overrides (None removes a variable)."""
+    def start(self, *args: str, **overrides: str | None) -> subprocess.Popen[bytes]:
+        """Run the entrypoint in the background with server arguments and env overrides (None removes one)."""
         env = dict(self.env)
         for key, value in overrides.items():
             if value is None:
@@ -58,7 +58,7 @@ class Instance:
         self.logs.append(log)
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                ["/bin/bash", str(ENTRYPOINT)], env=env, stdout=out, stderr=subprocess.STDOUT
+                ["/bin/bash", str(ENTRYPOINT), *args], env=env, stdout=out, stderr=subprocess.STDOUT
             )
         return self.process
 
@@ -66,9 +66,9 @@ class Instance:
         """The current (latest) start's combined output."""
         return self.logs[-1].read_text(errors="replace")
 
-    def run_to_exit(self, **overrides: str | None) -> int:
+    def run_to_exit(self, *args: str, **overrides: str | None) -> int:
         """Run the entrypoint expecting it to exit by itself (bounded); return its exit code."""
-        process = self.start(**overrides)
+        process = self.start(*args, **overrides)
         try:
             return process.wait(timeout=START_BUDGET)
         except subprocess.TimeoutExpired:
@@ -84,18 +84,21 @@ class Instance:
 
     def wait_ready(self) -> None:
         """Bounded wait until db-ready succeeds; fail with the server log if the process died."""
-        assert self.process is not None
-        deadline = time.monotonic() + START_BUDGET
-        last = ""
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"entrypoint exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-            result = self.probe(DB_READY)
-            if result.returncode == 0:
-                return
-            last = result.stderr
-            time.sleep(0.2)
-        pytest.fail(f"db-ready did not pass within {START_BUDGET}s (last: {last!r}):\n{self.log()[-3000:]}")
+        process = self.process
+        assert process is not None
+
+        def ready() -> subprocess.CompletedProcess[str]:
+            """One db-ready run; an exited entrypoint fails the test at once (it will not come back)."""
+            if process.poll() is not None:
+                pytest.fail(f"entrypoint exited with {process.returncode}:\n{self.log()[-3000:]}")
+            return self.probe(DB_READY)
+
+        try:
+            wait_for(
+                ready, what="db-ready to pass", timeout=START_BUDGET, interval=0.2, done=lambda r: r.returncode == 0
+            )
+        except WaitTimeout as exc:
+            pytest.fail(f"{exc}\n{self.log()[-3000:]}")
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
         """Send a signal to the server (PID of the exec'd entrypoint) and wait, bounded, for its exit code."""
@@ -232,6 +235,65 @@ def test_non_durable_option_file_is_refused(instance: Instance) -> None:
     )
     assert instance.run_to_exit(MARIADB_CONF=str(relaxed)) == 64
     assert "innodb_flush_log_at_trx_commit is '2', must be 1" in instance.log()
+    assert sorted(p.name for p in instance.datadir.iterdir()) == ["lost+found"]
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal", "named"),
+    [
+        (["--innodb-flush-log-at-trx-commit=0"], "innodb_flush_log_at_trx_commit is '0', must be 1", None),
+        (["--innodb_flush_log_at_trx_commit=2"], "innodb_flush_log_at_trx_commit is '2', must be 1", None),
+        (
+            ["--innodb-flush-log-at-trx-commit", "0"],
+            "innodb_flush_log_at_trx_commit is '0', must be 1",
+            "--innodb-flush-log-at-trx-commit=0",
+        ),
+        (["--loose-innodb-flush-log-at-trx-commit=2"], "innodb_flush_log_at_trx_commit is '2', must be 1", None),
+        (["--sync-binlog=0"], "sync_binlog is '0', must be 1", None),
+        (["--sync_binlog", "0"], "sync_binlog is '0', must be 1", "--sync_binlog=0"),
+        (["--skip-innodb-doublewrite"], "innodb_doublewrite is 'FALSE', must be on", None),
+        (["--innodb_doublewrite=OFF"], "innodb_doublewrite is 'FALSE', must be on", None),
+        (["--innodb-flush-log-at-trx=0"], "innodb_flush_log_at_trx_commit is '0', must be 1", "abbreviated option"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_non_durable_command_line_is_refused(
+    instance: Instance, args: list[str], refusal: str, named: str | None
+) -> None:
+    """A server argument that relaxes durability (any spelling) stops the entrypoint before anything starts."""
+    assert instance.run_to_exit("--max-connections=100", *args) == 64
+    log = instance.log()
+    assert refusal in log, log
+    assert f"set on the command line: {args[0]}" in log or (named is not None and named in log), log
+    assert "the image runs only with durable settings" in log
+    assert "durability settings verified" not in log
+    assert sorted(p.name for p in instance.datadir.iterdir()) == ["lost+found"]
+
+
+def test_mysql_ignore_db_dir_argument_starts_the_server(instance: Instance) -> None:
+    """The walk-through's MySQL 5.7 argument --ignore-db-dir=lost+found is taken in MariaDB's spelling."""
+    instance.start("--ignore-db-dir=lost+found", "--ignore_db_dir", "scratch", "--innodb_flush_log_at_trx_commit", "1")
+    instance.wait_ready()
+    log = instance.log()
+    assert "dropping MySQL's --ignore-db-dir=lost+found: MariaDB ignores lost+found already" in log
+    assert "MySQL's --ignore_db_dir=scratch is MariaDB's --ignore-db-dirs=scratch" in log
+    assert "error-prone" not in log, "mariadbd was handed the old name as a prefix"
+    assert "Duplicate ignore-db-dir" not in log, "lost+found was passed on although the option file has it"
+    (ignored,), (flush,) = (
+        instance.query("root", ROOT_PASSWORD, "SELECT @@ignore_db_dirs"),
+        instance.query("root", ROOT_PASSWORD, "SELECT @@innodb_flush_log_at_trx_commit"),
+    )
+    assert set(str(ignored[0]).split(",")) == {"lost+found", "scratch"} and flush == (1,)
+    databases = {row[0] for row in instance.query("root", ROOT_PASSWORD, "SHOW DATABASES")}
+    assert "todo" in databases and "lost+found" not in databases
+    assert instance.stop() == 0
+
+
+def test_an_unknown_server_argument_fails_clearly(instance: Instance) -> None:
+    """mariadbd's own complaint about the command line is in the entrypoint's error."""
+    assert instance.run_to_exit("--no-such-option=1") == 64
+    log = instance.log()
+    assert "mariadbd could not parse its options" in log and "unknown variable 'no-such-option=1'" in log
     assert sorted(p.name for p in instance.datadir.iterdir()) == ["lost+found"]
 
 

@@ -47,9 +47,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """503 promptly when the database is down or hung; clients may retry."""
     logger.info("503 for %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(
-        status_code=503, content={"detail": "database unavailable"}, headers={"Retry-After": "1"}
-    )
+    return JSONResponse(status_code=503, content={"detail": "database unavailable"}, headers={"Retry-After": "1"})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""Dependency-free pieces shared by the kit, the suite, the report and the app tests (stdlib only)."""
