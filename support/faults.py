@@ -400,7 +400,10 @@ class FaultInjector:
 
 
 SETTLE_S = 2.0  # traffic keeps running this long after recovery before a window closes
-MAX_GAP_S = 1.5  # the longest time a window may go without a request in flight and still count
+MAX_GAP_S = 1.5  # the longest time a window of concurrent traffic may go without a request in flight
+# One sequential loop (the durability writer) between two requests is at the host's mercy: on 2 busy cores a
+# thread was seen waiting 3.2 s for its turn. Its windows vouch for outages of 5 s and more, and say so.
+MAX_GAP_SINGLE_S = 5.0
 
 
 @dataclass
@@ -509,7 +512,7 @@ class FaultLog:
             availability_time_pct=stats.availability_time_pct,
             longest_outage_s=stats.longest_outage_s,
             max_gap_s=stats.max_gap_s,
-            max_gap_allowed_s=MAX_GAP_S,
+            max_gap_allowed_s=self._max_gap(),
             covered=problem is None,
             coverage_problem=problem,
             p50_latency_s=stats.p50_latency_s,
@@ -533,6 +536,10 @@ class FaultLog:
         samples = [{"t": s.t, "ok": s.ok, "latency_s": s.latency_s} for s in self.results.window_samples(index)]
         return {"index": index, **self.results.window(index).model_dump(mode="json"), "samples": samples}
 
+    def _max_gap(self) -> float:
+        """The sampling gap a window may have and still count (tighter with concurrent traffic)."""
+        return MAX_GAP_S if len(self.loops) > 1 else MAX_GAP_SINGLE_S
+
     def _coverage_problem(self, samples: list[Sample], start: float, end: float, stats: WindowStats) -> str | None:
         """Why the traffic does not prove the window's availability, or None when it does."""
         if not samples:
@@ -543,8 +550,8 @@ class FaultLog:
         stopped = [f"{loop.name} stopped at {loop.stop_reason}" for loop in self.loops if not loop.is_alive()]
         if stopped:
             return "traffic stopped before the window closed: " + ", ".join(stopped)
-        if stats.max_gap_s is not None and stats.max_gap_s > MAX_GAP_S:
-            return f"no request in flight for {stats.max_gap_s:.1f} s (allowed {MAX_GAP_S:g} s)"
+        if stats.max_gap_s is not None and stats.max_gap_s > self._max_gap():
+            return f"no request in flight for {stats.max_gap_s:.1f} s (allowed {self._max_gap():g} s)"
         return None
 
     def stop_traffic(self, timeout: float = 30) -> None:

@@ -184,9 +184,10 @@ def test_a_window_the_traffic_did_not_cover_is_not_proof(tmp_path: Path, monkeyp
     log.close_window()
     assert not results.window(0).covered
     assert "after the fault" in str(results.window(0).coverage_problem)
-    gappy = [Sample(t, True, 0.05, 200, None) for t in (0.5, 1.0, 4.5, 4.9)]
+    # One sequential loop may pause up to 5 s between requests (a busy host); 6 s is a gap no window survives.
+    gappy = [Sample(t, True, 0.05, 200, None) for t in (0.5, 1.0, 7.5, 7.9)]
     log, clock, results = _log(tmp_path / "b", gappy)
     log.add(Fault("f", "backend", ["p"], t0=1001.0, wall_t0=0.0))
-    clock.t = 1005.0
+    clock.t = 1008.0
     log.close_window()
     assert "no request in flight" in str(results.window(0).coverage_problem)
