@@ -73,6 +73,18 @@ def pod(name: str, node: str, command: str, image: str = "debian:bookworm-slim",
     }
 
 
+def ready_endpoints(k: Kubectl, service: str) -> list[str]:
+    """Addresses of the Service's ready endpoints (EndpointSlices), empty while none is ready."""
+    slices = k.json("-n", NS, "get", "endpointslices", "-l", f"kubernetes.io/service-name={service}")["items"]
+    return [
+        a
+        for s in slices
+        for e in s.get("endpoints") or []
+        if (e.get("conditions") or {}).get("ready")
+        for a in e.get("addresses", [])
+    ]
+
+
 def finished(k: Kubectl, name: str) -> str | None:
     phase = k.json("-n", NS, "get", "pod", name)["status"].get("phase")
     if phase == "Failed":
@@ -132,7 +144,20 @@ def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kube
     timings["load_image_s"] = round(time.monotonic() - started, 1)
 
     k("create", "namespace", NS, check=False)
-    # A pod on each worker; CoreDNS answers for a Service name from both (cross-node pod networking included).
+    server = pod(
+        "web",
+        workers[0],
+        "exec etcd --data-dir /tmp/etcd --listen-client-urls http://0.0.0.0:2379 "
+        "--advertise-client-urls http://web:2379",
+        image=f"registry.k8s.io/etcd:{api.ensure_tools().pins.etcd}",
+    )
+    server["spec"]["containers"][0]["readinessProbe"] = {
+        "httpGet": {"path": "/health", "port": 2379},
+        "periodSeconds": 1,
+    }
+    # The Service and its one server first; the clients start only once the Service has a ready endpoint, so no
+    # connection is made to a ClusterIP that kube-proxy has not programmed yet (such a packet would leave the node
+    # by its default route: on the CI hosts an intercepting proxy answers it with "426 Upgrade Required").
     k.apply(
         {
             "apiVersion": "v1",
@@ -144,21 +169,20 @@ def test_cluster_is_ready_and_serves_what_the_suite_needs(smoke: tuple[Any, Kube
                 "ports": [{"port": 2379, "targetPort": 2379, "nodePort": SMOKE_PORT}],
             },
         },
-        pod(
-            "web",
-            workers[0],
-            "exec etcd --data-dir /tmp/etcd --listen-client-urls http://0.0.0.0:2379 "
-            "--advertise-client-urls http://web:2379",
-            image=f"registry.k8s.io/etcd:{api.ensure_tools().pins.etcd}",
-        ),
+        server,
+    )
+    wait("a ready endpoint behind Service web", lambda: ready_endpoints(k, "web"), 120)
+    # A client pod on each worker; CoreDNS answers for the Service name from both (cross-node pod networking
+    # included). Each client retries until etcd's own health answer comes back: any other answer is not success.
+    k.apply(
         *[
             pod(
                 f"dns-{i}",
                 w,
                 "for i in $(seq 60); do if getent hosts web.kit-smoke.svc.cluster.local && "
                 "bash -c 'exec 3<>/dev/tcp/web.kit-smoke.svc.cluster.local/2379 && "
-                'printf "GET /health HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3\'; then exit 0; fi; sleep 1; done;'
-                " exit 1",
+                'printf "GET /health HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3\' > /tmp/out; then cat /tmp/out;'
+                ' if grep -q \'"health":"true"\' /tmp/out; then exit 0; fi; fi; sleep 1; done; exit 1',
             )
             for i, w in enumerate(workers)
         ],
