@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, then, when
 
-from support.app import TodoApp
+from support.adapters import WorkloadAdapter
 from support.cluster import ClusterHandle
 from support.conditions import app_serving, replicas_ready
 from support.faults import DockerCli, Fault, FaultLog, measure_recovery
@@ -246,7 +246,7 @@ def _(results: Results, held: HeldFault, seconds: int) -> None:
 
 
 @then(parsers.parse("after the network heals the service serves again within {seconds:d} seconds"))
-def _(deployed: ClusterHandle, app: TodoApp, results: Results, held: HeldFault, seconds: int) -> None:
+def _(deployed: ClusterHandle, app: WorkloadAdapter, results: Results, held: HeldFault, seconds: int) -> None:
     """From the heal: every back-end replica Ready again and a request served through the front end."""
     heal = Fault(f"{held.fault.name} healed", held.fault.tier, held.fault.targets, held.healed_at, time.time())
     condition = all_of(

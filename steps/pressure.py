@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, then, when
 
-from support.app import Owner, TodoApp
+from support.adapters import WorkloadAdapter
+from support.app import Owner
 from support.cluster import ClusterHandle
 from support.conditions import app_serving, replicas_ready
 from support.faults import Fault, FaultLog, measure_recovery
@@ -174,7 +175,7 @@ def _(fault_log: FaultLog, results: Results, held: Pressure, seconds: str, perce
 
 
 @then("no back-end replica was restarted")
-def _(deployed: ClusterHandle, app: TodoApp, held: Pressure) -> None:
+def _(deployed: ClusterHandle, app: WorkloadAdapter, held: Pressure) -> None:
     """Same pods, same restart counts: liveness probes did not kill the busy replicas."""
     from support.waits import until
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, then, when
 
-from support.app import TodoApp
+from support.adapters import WorkloadAdapter
 from support.cluster import ClusterHandle
 from support.conditions import app_serving, pods_replaced, rolled_out
 from support.faults import Fault, FaultLog, measure_recovery
@@ -110,7 +110,7 @@ def _(rollouts: Rollouts, fault_log: FaultLog, run: RolloutRun, tier: str) -> No
     run.faults.append(fault_log.add(rollouts.rollback(run.tier)))
 
 
-def _version_condition(deployed: ClusterHandle, app: TodoApp, tier: str, version: str) -> Condition:
+def _version_condition(deployed: ClusterHandle, app: WorkloadAdapter, tier: str, version: str) -> Condition:
     """Every replica of the tier on `version` (reported by the back end itself; labelled for the front end)."""
     replicas = deployed.profile.expected_replicas[tier]
     rolled = (
@@ -129,7 +129,7 @@ def _version_condition(deployed: ClusterHandle, app: TodoApp, tier: str, version
 )
 def _(
     deployed: ClusterHandle,
-    app: TodoApp,
+    app: WorkloadAdapter,
     rollouts: Rollouts,
     fault_log: FaultLog,
     results: Results,
@@ -152,7 +152,7 @@ def _(
 )
 def _(
     deployed: ClusterHandle,
-    app: TodoApp,
+    app: WorkloadAdapter,
     rollouts: Rollouts,
     fault_log: FaultLog,
     results: Results,
@@ -190,7 +190,7 @@ def _(rollouts: Rollouts, fault_log: FaultLog) -> RolloutRun:
 @then(parsers.parse("the database serves again within {seconds:d} seconds"))
 def _(
     deployed: ClusterHandle,
-    app: TodoApp,
+    app: WorkloadAdapter,
     rollouts: Rollouts,
     fault_log: FaultLog,
     results: Results,
@@ -229,7 +229,7 @@ def _(rollouts: Rollouts, fault_log: FaultLog) -> RolloutRun:
 @then(parsers.parse("every front-end replica runs the new configuration within {seconds:d} seconds"))
 def _(
     deployed: ClusterHandle,
-    app: TodoApp,
+    app: WorkloadAdapter,
     rollouts: Rollouts,
     fault_log: FaultLog,
     results: Results,

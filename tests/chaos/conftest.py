@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helper modules next to this file
-from chaos_test_helpers import write_kubeconfig
+from tests.chaos.chaos_test_helpers import write_kubeconfig
 
 
 @pytest.fixture

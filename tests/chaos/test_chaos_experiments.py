@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_test_helpers import EXPERIMENTS, REPO_ROOT, load_json
 from chaoslib.exceptions import InvalidActivity, InvalidExperiment
 from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
@@ -19,6 +18,7 @@ from chaoslib.loader import load_experiment
 from support.chaos import HANDLE_CONFIGURATION_KEYS, ROLLBACK_STRATEGY, SUITE_CONTEXT, ChaosHandle
 from support.profile import reference_profile
 from support.safety import TargetFacts
+from tests.chaos.chaos_test_helpers import EXPERIMENTS, REPO_ROOT, load_json
 
 IDS = [p.stem for p in EXPERIMENTS]
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_test_helpers import load_json, write_kubeconfig
 from kubernetes.config import kube_config
 
 from chaos.todo_chaos.probes import targets_suite_cluster
@@ -26,6 +25,7 @@ from support.chaos import (
     suite_environment,
 )
 from support.safety import TargetFacts
+from tests.chaos.chaos_test_helpers import load_json, write_kubeconfig
 
 BASE_URL = "http://127.0.0.1:30080"
 HERE = Path(__file__).resolve().parent
@@ -159,7 +159,7 @@ def test_the_guard_probe_refuses_an_unmarked_cluster(suite_kubeconfig: Path) -> 
 
 def _activity(kind: str, name: str, func: str, **arguments: Any) -> dict[str, Any]:
     """A python activity on the test activities module."""
-    activity = {
+    activity: dict[str, Any] = {
         "type": kind,
         "name": name,
         "provider": {

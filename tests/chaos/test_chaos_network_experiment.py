@@ -6,9 +6,10 @@ import importlib
 from pathlib import Path
 
 import pytest
-from chaos_test_helpers import REPO_ROOT, load_json
 from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
+
+from tests.chaos.chaos_test_helpers import REPO_ROOT, load_json
 
 PATH = REPO_ROOT / "chaos" / "experiments" / "backend-database-partition.json"
 

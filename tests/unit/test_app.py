@@ -1,18 +1,24 @@
-"""The to-do client against a small real HTTP server on 127.0.0.1 that speaks the contract."""
+"""A user of the to-do API (Owner, over the reference profile's REST adapter) against a small real HTTP server on
+127.0.0.1 that speaks the contract, and the address rule. The adapters' own tests are in test_adapters.py.
+"""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.app import AppError, Owner, TodoApp, check_address
+from support.adapters import adapter_for
+from support.app import Owner, check_address
+from support.profile import load_profile
+
+REFERENCE = Path(__file__).resolve().parents[2] / "profiles" / "reference.yaml"
 
 
 class ContractHandler(BaseHTTPRequestHandler):
@@ -119,68 +125,9 @@ def server() -> Iterator[tuple[str, dict[str, str]]]:
     thread.join(5)
 
 
-def test_crud_round_trip(server: tuple[str, dict[str, str]]) -> None:
-    """Create, list, read, rename, complete, delete."""
-    app = TodoApp(server[0])
-    first = app.add("Buy milk")
-    second = app.add("Call Bob", completed=True)
-    assert [t.title for t in app.list()] == ["Buy milk", "Call Bob"]
-    assert app.get(first.id) == first
-    assert second.completed is True
-    assert app.update(first.id, title="Buy oat milk").title == "Buy oat milk"
-    assert app.complete(first.id).completed is True
-    app.delete(first.id)
-    assert app.titles() == ["Call Bob"]
-
-
-def test_errors_carry_status_and_detail(server: tuple[str, dict[str, str]]) -> None:
-    """Unknown ids and invalid titles raise AppError naming what went wrong; raw() shows the status."""
-    app = TodoApp(server[0])
-    with pytest.raises(AppError) as err:
-        app.get(424242)
-    assert err.value.status == 404 and "424242 not found" in err.value.detail
-    refused = app.raw("POST", "/api/todos", {"title": ""})
-    assert refused.status == 422 and refused.body["field"] == "title" and "title" in refused.detail
-
-
-def test_info_health_and_probe(server: tuple[str, dict[str, str]]) -> None:
-    """Which replica answered, health, and the reader's probe."""
-    app = TodoApp(server[0])
-    assert app.info().pod == "todo-backend-abc"
-    assert app.health() is True
-    assert app.probe() == (200, None)
-    server[1]["kind"] = "503"
-    assert app.probe() == (503, "database unavailable")
-
-
-def test_write_outcomes(server: tuple[str, dict[str, str]]) -> None:
-    """201 is ok, 4xx failed, 5xx and read timeouts unknown."""
-    app = TodoApp(server[0], timeout=0.5)
-    assert app.write("ledger-x-000001") == (201, None, "ok")
-    status, error, outcome = app.write("")
-    assert (status, outcome) == (422, "failed") and error
-    server[1]["kind"] = "503"
-    assert app.write("ledger-x-000002")[2] == "unknown"
-    server[1]["kind"] = "hang"
-    status, error, outcome = app.write("ledger-x-000003")
-    assert status is None and outcome == "unknown" and "Timeout" in (error or "")
-
-
-def test_refused_connection_is_a_failed_write() -> None:
-    """Nothing listens: the request never left, so the write certainly failed and the probe has no status."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = TodoApp(f"http://127.0.0.1:{port}", timeout=1)
-    status, error, outcome = app.write("ledger-x-000001")
-    assert (status, outcome) == (None, "failed") and error
-    assert app.probe()[0] is None
-    assert app.health() is False
-
-
 def test_owner_keeps_her_todos_apart(server: tuple[str, dict[str, str]]) -> None:
     """Two users see only their own to-dos; titles of an exact length carry the tag."""
-    app = TodoApp(server[0])
+    app = adapter_for(load_profile(REFERENCE).with_frontend_url(server[0]))
     alice = Owner("Alice", "Alice-1234abcd", app)
     bob = Owner("Bob", "Bob-99", app)
     app.add(alice.title("one"))
@@ -203,4 +150,4 @@ def test_allowed_addresses(url: str) -> None:
 def test_refused_addresses(url: str) -> None:
     """Public addresses, names and non-http URLs are refused before any request."""
     with pytest.raises(ValueError):
-        TodoApp(url)
+        check_address(url)

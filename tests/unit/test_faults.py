@@ -26,7 +26,9 @@ class FakeDocker:
         self.state = dict.fromkeys(labels, "running")
         self.calls: list[list[str]] = []
 
-    def __call__(self, args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, args: Sequence[str], timeout: float | None, input_text: str | None = None, /
+    ) -> subprocess.CompletedProcess[str]:
         """Answer one docker CLI call."""
         argv = list(args)[1:]
         self.calls.append(argv)

@@ -124,7 +124,9 @@ class FakeNode:
     gone: set[int] = field(default_factory=set)
     calls: list[list[str]] = field(default_factory=list)
 
-    def __call__(self, args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, args: Sequence[str], timeout: float | None, input_text: str | None = None, /
+    ) -> subprocess.CompletedProcess[str]:
         """One docker call."""
         argv = list(args)[1:]
         self.calls.append(argv)
@@ -191,7 +193,7 @@ STAGING_FACTS = TargetFacts("staging", "https://10.1.2.3:6443", False, "no marke
 
 def _injector(
     node: FakeNode, facts: TargetFacts = SUITE_FACTS, pods: list[PodInfo] | None = None, *, staging: bool = False
-):  # type: ignore[no-untyped-def]
+) -> NetFaultInjector:
     cluster = FakeCluster(facts, pods or [])
     policy = SafetyPolicy(SUITE, allowed_context="staging" if staging else None)
     docker = None if staging else DockerCli(runner=node)

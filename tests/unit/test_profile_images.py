@@ -45,7 +45,12 @@ def test_folders_are_built_one_by_one_and_a_builder_once_for_all_its_names(tmp_p
     )
     built: list[tuple[str, str]] = []
     chosen: dict[str, str] = {}
-    env._build_images(chosen, lambda folder, name: built.append((folder, name)) or f"{name}:folder")
+
+    def build_folder(folder: str, name: str) -> str:
+        built.append((folder, name))
+        return f"{name}:folder"
+
+    env._build_images(chosen, build_folder)
     assert built == [("app/mysql", "db")]
     assert CALLS == [["api", "web"]]
     assert chosen == {"db": "db:folder", "api": "api:built", "web": "web:built"}

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 if TYPE_CHECKING:
-    from conftest import MariaDB  # types only; the fixture comes from app/conftest.py
+    from app.testsupport import MariaDB  # types only; the fixture comes from app/conftest.py
 
 pytestmark = pytest.mark.mariadb
 

@@ -19,7 +19,7 @@ import requests
 if TYPE_CHECKING:
     # Types only: at run time fixtures come from app/conftest.py, which is never imported by name
     # (pytest may hold several modules called "conftest").
-    from conftest import Backend, MariaDB, Waiter
+    from app.testsupport import Backend, MariaDB, Waiter
 
 pytestmark = pytest.mark.mariadb
 

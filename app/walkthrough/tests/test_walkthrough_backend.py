@@ -12,7 +12,8 @@ import pytest
 import requests
 
 if TYPE_CHECKING:
-    from conftest import Board, MariaDB, Waiter  # types only; fixtures from the conftest files
+    from app.testsupport import MariaDB, Waiter
+    from app.walkthrough.testsupport import Board  # types only; fixtures from the conftest files
 
 pytestmark = pytest.mark.mariadb
 

@@ -20,7 +20,7 @@ ENTRYPOINT = FRONTEND / "frontend-entrypoint.sh"
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
-    from conftest import Board, Frontend  # types only; fixtures from the conftest files
+    from app.walkthrough.testsupport import Board, Frontend  # types only; fixtures from the conftest files
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -89,6 +89,16 @@ def wait(browser: WebDriver, what: str, condition: Callable[[WebDriver], Any]) -
         raise AssertionError(f"waited {UI_BUDGET:.0f}s for {what}; page status: {status(browser)!r}") from error
 
 
+def shown(by: str, selector: str) -> Callable[[WebDriver], bool]:
+    """A wait condition: some element matches the selector."""
+    return lambda d: bool(d.find_elements(by, selector))
+
+
+def moved(item: str, source: str, target: str) -> Callable[[WebDriver], bool]:
+    """A wait condition: the item is in the target list and no longer in the source list."""
+    return lambda d: item_in(d, target, item) and not item_in(d, source, item)
+
+
 def item_in(browser: WebDriver, list_name: str, item: str) -> bool:
     """Whether the list section named `list_name` shows an item named `item`."""
     from selenium.webdriver.common.by import By
@@ -108,7 +118,7 @@ def open_board(browser: WebDriver, frontend: Frontend) -> None:
 
     browser.get(frontend.url + "/")
     for name in ("To Do", "Doing", "Done"):
-        wait(browser, f'the "{name}" list', lambda d, n=name: d.find_elements(By.CSS_SELECTOR, f'[aria-label="{n}"]'))
+        wait(browser, f'the "{name}" list', shown(By.CSS_SELECTOR, f'[aria-label="{name}"]'))
 
 
 def add_item(browser: WebDriver, name: str) -> None:
@@ -137,7 +147,7 @@ def test_add_move_and_delete_an_item(driver: WebDriver, page: Frontend, board: B
         wait(
             driver,
             f'"{name}" moved to {target}',
-            lambda d, t=target, s=source: item_in(d, t, name) and not item_in(d, s, name),
+            moved(name, source, target),
         )
         assert board_items(board).get(name) == target
     driver.find_element(By.CSS_SELECTOR, f'button[aria-label="Delete {name}"]').click()
