@@ -1,4 +1,4 @@
-"""Command line: python -m kit {preflight,build,up,down,status,config}."""
+"""Command line: python -m kit {preflight,base,build,up,down,config,status,kubectl}."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--name", default=DEFAULT_CLUSTER)
     cfg = sub.add_parser("config", help="print the kind config")
     cfg.add_argument("--name", default=DEFAULT_CLUSTER)
+    sub.add_parser(
+        "base", help="make Docker reachable and build or verify the Debian base image only (what the app tests need)"
+    )
     sub.add_parser("status", help="print pins, cache directory and clusters")
     sub.add_parser("kubectl", help="print the path of the kit-built kubectl (builds only the Go part; no Docker)")
     args = parser.parse_args(argv)
@@ -30,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
             from kit.preflight import ensure_docker
 
             ensure_docker()
+        elif args.cmd == "base":
+            from kit.images import BASE_TAG, ensure_base
+            from kit.pins import load_pins
+            from kit.preflight import ensure_docker
+
+            ensure_docker()
+            print(f"{BASE_TAG} input key {ensure_base(load_pins())}")
         elif args.cmd == "build":
             from kit.api import ensure_tools
 

@@ -6,7 +6,7 @@ import base64
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "redact_folder",
     "redact_text",
     "redact_tree",
+    "secret_leaks",
     "secret_variants",
     "slug",
 ]
@@ -57,6 +58,31 @@ def secret_variants(value: str) -> list[str]:
     }
     # Longest first, so a secret that contains another one is masked whole.
     return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+# The characters of a name or a word: a secret value found inside a longer run of them is a different word (the
+# username `to-do-app` inside the database name `to-do-app-db`), not a copy of the secret.
+_WORD = "A-Za-z0-9._-"
+
+
+def secret_leaks(secrets: Mapping[str, str], settings: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Where a secret value (any of its forms) stands as a whole word in the plain settings (ConfigMaps).
+
+    `secrets` maps a label (Secret/key) to its value; `settings` maps a ConfigMap to its data. A value counts as
+    leaked where it is the whole setting or is delimited by anything but a name character (letters, digits, `.`,
+    `_`, `-`): `password=s3cret`, `user:s3cret@host` and a base64 copy are found; the same letters inside a longer
+    name are not. Values shorter than 4 characters are not checked (too many chance matches).
+    """
+    found = []
+    for label, value in secrets.items():
+        if len(value) < 4:
+            continue
+        patterns = [re.compile(rf"(?<![{_WORD}]){re.escape(v)}(?![{_WORD}])") for v in secret_variants(value)]
+        for config_map, data in settings.items():
+            for key, text in data.items():
+                if any(p.search(text) for p in patterns):
+                    found.append(f"{label} in ConfigMap {config_map}/{key}")
+    return found
 
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
