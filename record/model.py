@@ -140,6 +140,7 @@ class Window(_Record):
     min_availability_pct: float | None = None
     max_outage_s: float | None = None
     max_p95_latency_s: float | None = None
+    max_latency_allowed_s: float | None = Field(default=None, description="the longest any one request may take")
     passed: bool | None = Field(default=None, description="None when the window states no budget")
 
 

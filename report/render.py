@@ -31,7 +31,9 @@ _WINDOW_METRICS = (
     ("availability_pct", "availability (share of requests)", "%", ">=", "min_availability_pct"),
     ("availability_time_pct", "availability (over time)", "%", ">=", None),
     ("longest_outage_s", "longest outage", "s", "<=", "max_outage_s"),
+    ("p50_latency_s", "p50 latency", "s", "<=", None),
     ("p95_latency_s", "p95 latency", "s", "<=", "max_p95_latency_s"),
+    ("max_latency_s", "slowest request", "s", "<=", "max_latency_allowed_s"),
     ("max_gap_s", "longest gap in traffic", "s", "<=", "max_gap_allowed_s"),
 )
 

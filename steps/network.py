@@ -11,13 +11,13 @@ import pytest
 from pytest_bdd import parsers, then, when
 
 from support.adapters import WorkloadAdapter
+from support.budgets import enforce, enforce_window, latency_metric, recovery_within
 from support.cluster import ClusterHandle
 from support.conditions import app_serving, replicas_ready
-from support.faults import DockerCli, Fault, FaultLog, measure_recovery
+from support.faults import DockerCli, Fault, FaultLog
 from support.netfaults import KernelLacks, NetFault, NetFaultInjector
 from support.results import Results
 from support.safety import SafetyPolicy
-from support.traffic import percentile
 from support.undo import UndoStack
 from support.victims import Victims
 from support.waits import all_of
@@ -38,7 +38,6 @@ class HeldFault:
     healed_at: float = 0.0
     observed: dict[str, float] = field(default_factory=dict)
     window: dict[str, Any] | None = None
-    recorded_samples: bool = False
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------
@@ -65,22 +64,6 @@ def network(
 
 
 # -- recording: the one place results are written -----------------------------------------------------------
-def _record(
-    results: Results, held: HeldFault, *, recovery: tuple[str, float, float] | None = None, **budget: float
-) -> None:
-    """Record a timing (what, seconds, budget), or the fault window with the budget a step checked against it."""
-    if recovery is not None:
-        what, seconds, budget_s = recovery
-        results.record_recovery(what, held.fault.tier, seconds, budget_s)
-        return
-    assert held.window is not None, "the fault window was not closed"
-    window = dict(held.window)
-    if held.recorded_samples:
-        window.pop("samples", None)  # one window, several budgets: the samples go into the results once
-    held.recorded_samples = True
-    results.record_availability({**window, **budget})
-
-
 def _window(held: HeldFault, fault_log: FaultLog) -> dict[str, Any]:
     """The fault's availability window (closed now if still open), which must hold samples."""
     if held.window is None:
@@ -193,32 +176,18 @@ def _(deployed: ClusterHandle, network: NetFaultInjector, fault_log: FaultLog, s
     )
 )
 def _(fault_log: FaultLog, results: Results, held: HeldFault, seconds: str, percent: str, what: str) -> None:
-    """The latency percentile of the reader's requests in the fault window is within the budget."""
+    """The latency percentile of the requests in the fault window is within the budget (recorded on the window)."""
     window = _window(held, fault_log)
-    latencies = [s["latency_s"] for s in window["samples"]]
-    measured = percentile(latencies, int(percent))
-    assert measured is not None, f"no request was made while {what}"
-    budget: dict[str, float] = {"latency_percentile": float(percent), "max_latency_at_percentile_s": float(seconds)}
-    if int(percent) == 95:
-        budget["max_p95_latency_s"] = float(seconds)
-    budget[f"p{percent}_latency_s"] = measured
-    budget["passed"] = measured <= float(seconds)  # the results' verdict knows no latency budget yet
-    _record(results, held, recovery=None, **budget)
-    assert measured <= float(seconds), (
-        f"p{percent} latency {measured:.2f} s > {seconds} s while {what} "
-        f"({window['requests']} requests, max {window['max_latency_s']:.2f} s)"
-    )
+    step = f"the service answers within {seconds} seconds for {percent} percent of requests while {what}"
+    enforce_window(results, fault_log, step, latency_metric(percent), "<=", float(seconds), "s", index=window["index"])
 
 
 @then(parsers.re(r"at least (?P<percent>\d+) percent of requests succeeded while (?P<what>.+)"))
 def _(fault_log: FaultLog, results: Results, held: HeldFault, percent: str, what: str) -> None:
     """Availability in the fault window meets the budget."""
     window = _window(held, fault_log)
-    _record(results, held, min_availability_pct=float(percent))
-    assert window["availability_pct"] >= int(percent), (
-        f"availability {window['availability_pct']:.1f}% < {percent}% while {what} "
-        f"({window['failed']}/{window['requests']} failed)"
-    )
+    step = f"at least {percent} percent of requests succeeded while {what}"
+    enforce_window(results, fault_log, step, "availability_pct", ">=", float(percent), "%", index=window["index"])
 
 
 @then(parsers.re(r"every request was answered within (?P<seconds>\d+) seconds, with an error if need be"))
@@ -227,10 +196,8 @@ def _(fault_log: FaultLog, results: Results, held: HeldFault, seconds: str) -> N
     window = _window(held, fault_log)
     unanswered = [s for s in fault_log.reader.results if s.status is None] if fault_log.reader else []
     in_window = [s for s in unanswered if held.fault.t0 - fault_log.reader.epoch <= s.t] if fault_log.reader else []
-    _record(results, held, max_request_latency_s=float(seconds), passed=window["max_latency_s"] <= float(seconds))
-    assert window["max_latency_s"] <= float(seconds), (
-        f"a request took {window['max_latency_s']:.2f} s > {seconds} s during {held.fault.name}"
-    )
+    step = f"every request was answered within {seconds} seconds, with an error if need be"
+    enforce_window(results, fault_log, step, "max_latency_s", "<=", float(seconds), "s", index=window["index"])
     assert not in_window, f"{len(in_window)} request(s) got no answer at all: " + "; ".join(
         f"t={s.t:.1f}s {s.error}" for s in in_window[:3]
     )
@@ -241,8 +208,16 @@ def _(results: Results, held: HeldFault, seconds: int) -> None:
     """Both back-end replicas turned not ready while the database was unreachable, within the budget."""
     took = held.observed.get("backend_unready_s")
     assert took is not None, f"the back end stayed ready during the whole {held.fault.name}"
-    _record(results, held, recovery=(f"{held.fault.name}: back end reported not ready", took, float(seconds)))
-    assert took <= seconds, f"the back end was reported not ready only after {took:.1f} s > {seconds} s"
+    enforce(
+        results,
+        f"the back end was reported not ready within {seconds} seconds of losing the database",
+        "time_s",
+        "<=",
+        float(seconds),
+        took,
+        "s",
+        f"{held.fault.name}: back end reported not ready",
+    )
 
 
 @then(parsers.parse("after the network heals the service serves again within {seconds:d} seconds"))
@@ -254,8 +229,8 @@ def _(deployed: ClusterHandle, app: WorkloadAdapter, results: Results, held: Hel
         replicas_ready(deployed, "backend", deployed.profile.expected_replicas["backend"]),
         app_serving(app),
     )
-    took = measure_recovery(heal, condition, float(seconds))
-    _record(results, held, recovery=(heal.name, took, float(seconds)))
+    step = f"after the network heals the service serves again within {seconds} seconds"
+    recovery_within(results, heal, condition, float(seconds), held.fault.tier, step)
 
 
 @then("nothing of the network fault is left in any pod")

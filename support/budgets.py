@@ -10,7 +10,7 @@ from support.faults import Fault, FaultLog, measure_recovery
 from support.results import Results
 from support.waits import Condition, WaitTimeout, until
 
-__all__ = ["enforce", "enforce_window", "recovery_within", "timed", "within"]
+__all__ = ["enforce", "enforce_window", "latency_metric", "recovery_within", "timed", "within"]
 
 Op = Literal["<=", ">="]
 _WORDS = {"<=": "at most", ">=": "at least"}
@@ -38,10 +38,22 @@ def enforce(
 
 
 def enforce_window(
-    results: Results, fault_log: FaultLog, step: str, metric: str, op: Op, limit: float, unit: str = ""
+    results: Results,
+    fault_log: FaultLog,
+    step: str,
+    metric: str,
+    op: Op,
+    limit: float,
+    unit: str = "",
+    *,
+    index: int | None = None,
 ) -> None:
-    """Check the scenario's last fault window against a budget: it must be covered by traffic, and meet it."""
-    index = fault_log.last_window
+    """Check a fault window (the scenario's last, or `index`) against a budget: covered by traffic, and met.
+
+    `metric` is one of the window's own figures (availability_pct, availability_time_pct, longest_outage_s,
+    p50_latency_s, p95_latency_s, max_latency_s), so the budget is recorded beside the figure it judges.
+    """
+    index = fault_log.last_window if index is None else index
     budget = results.check_window(index, step, metric, op, limit, unit)
     w = results.window(index)
     if not w.covered:
@@ -54,12 +66,41 @@ def enforce_window(
         )
 
 
-def recovery_within(
-    results: Results, fault: Fault, condition: Condition, budget_s: float, tier: str, step: str
-) -> float:
-    """Wait for recovery within the budget counted from the fault; record it; fail if it came too late."""
+# The latency percentiles a window records (a budget can only judge a figure the results keep).
+_PERCENTILES = {"50": "p50_latency_s", "95": "p95_latency_s", "100": "max_latency_s"}
+
+
+def latency_metric(percent: str | int) -> str:
+    """The window figure for "N percent of requests answered within S seconds"."""
     try:
-        took = measure_recovery(fault, condition, budget_s)
+        return _PERCENTILES[str(int(percent))]
+    except (KeyError, ValueError):
+        raise ValueError(
+            f"a latency budget for {percent} percent of requests cannot be judged: windows record "
+            f"p50, p95 and the slowest request (50, 95 or 100 percent)"
+        ) from None
+
+
+def recovery_within(
+    results: Results,
+    fault: Fault,
+    condition: Condition,
+    budget_s: float,
+    tier: str,
+    step: str,
+    *,
+    interval: float | None = None,
+) -> float:
+    """Wait for recovery within the budget counted from the fault; record it; fail if it came too late.
+
+    `interval` paces a condition that acts (a write per check) instead of only observing.
+    """
+    try:
+        took = (
+            measure_recovery(fault, condition, budget_s)
+            if interval is None
+            else measure_recovery(fault, condition, budget_s, interval=interval)
+        )
     except WaitTimeout:
         # Never recovered within the budget: recorded as the time waited, and failed.
         results.record_recovery(fault.name, tier, fault.elapsed(), budget_s, step=step, fault_t0=fault.t0)

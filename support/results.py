@@ -76,6 +76,7 @@ _WINDOW_BUDGETS = {
     "availability_time_pct": "min_availability_pct",
     "longest_outage_s": "max_outage_s",
     "p95_latency_s": "max_p95_latency_s",
+    "max_latency_s": "max_latency_allowed_s",
 }
 
 
@@ -408,6 +409,7 @@ class Results:
             ("min_availability_pct", "availability_pct", ">=", "%"),
             ("max_outage_s", "longest_outage_s", "<=", "s"),
             ("max_p95_latency_s", "p95_latency_s", "<=", "s"),
+            ("max_latency_allowed_s", "max_latency_s", "<=", "s"),
         )
         return [
             self.check_window(index, step or f"{metric} {op} {window[field]:g}{unit}", metric, op, window[field], unit)  # type: ignore[arg-type]

@@ -557,3 +557,21 @@ def test_a_time_based_budget_is_not_shown_as_a_count_budget(tmp_path: Path) -> N
     rows = {r.split("</td>")[0]: r for r in text[text.index('id="window-0"') :].split("<svg")[0].split("<tr><td>")[1:]}
     assert "≥ 95%" in rows["availability (over time)"] and "pass" in rows["availability (over time)"]
     assert "no budget stated" in rows["availability (share of requests)"]
+
+
+def test_a_slowest_request_budget_is_kept_on_the_window_and_shown(tmp_path: Path) -> None:
+    """ "Every request answered within 5 seconds" is a budget on the window's slowest request, recorded and shown."""
+    res = Results(root=tmp_path)
+    res.scenario = "A back end cut off from its database answers promptly and recovers"
+    i = res.record_window(
+        Window(fault="back end cut off from the database", start_s=5.0, recovered_s=35.0, end_s=37.0, requests=300,
+               failed=140, availability_pct=53.3, longest_outage_s=30.0, p50_latency_s=0.05, max_latency_s=6.2)
+    )  # fmt: skip
+    budget = res.record_availability({"index": i, "max_latency_allowed_s": 5.0})[0]
+    assert (budget.metric, budget.limit, budget.measured, budget.passed) == ("max_latency_s", 5.0, 6.2, False)
+    assert res.window(i).max_latency_allowed_s == 5.0 and res.window(i).passed is False
+    res.record_scenario("Network", res.scenario, [], "failed", 1.0)
+    text = _html(seal(res))
+    rows = {r.split("</td>")[0]: r for r in text[text.index('id="window-0"') :].split("<svg")[0].split("<tr><td>")[1:]}
+    assert "≤ 5 s" in rows["slowest request"] and "fail" in rows["slowest request"]
+    assert "no budget stated" in rows["p50 latency"]
