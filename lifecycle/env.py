@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from common.docker import DockerCli as Docker
-from common.errors import DockerError
+from common.errors import DockerError, InfrastructureError
 from common.names import DEFAULT_CLUSTER, FRONTEND_NODE_PORT
 from support.adapters import GraphQLAdapter, RestAdapter, adapter_for
 from support.chaos import ChaosHandle
@@ -43,12 +43,29 @@ MANIFESTS_ANNOTATION = "todo-e2e.dev/manifests-sha256"
 
 
 def _annotate(rendered: str, digest: str) -> str:
-    """The rendered manifests with every Deployment annotated with the manifest set's digest."""
+    """The rendered manifests with every Deployment and Service annotated with the manifest set's digest."""
     docs = [d for d in yaml.safe_load_all(rendered) if d]
     for doc in docs:
-        if isinstance(doc, dict) and doc.get("kind") == "Deployment":
+        if isinstance(doc, dict) and doc.get("kind") in ("Deployment", "Service"):
             doc.setdefault("metadata", {}).setdefault("annotations", {})[MANIFESTS_ANNOTATION] = digest
     return str(yaml.safe_dump_all(docs, sort_keys=False))
+
+
+def node_ports(rendered: str) -> set[int]:
+    """The NodePorts the rendered manifests' Services ask for."""
+    return {
+        int(port["nodePort"])
+        for doc in yaml.safe_load_all(rendered)
+        if isinstance(doc, dict) and doc.get("kind") == "Service"
+        for port in (doc.get("spec") or {}).get("ports") or []
+        if port.get("nodePort")
+    }
+
+
+class NodePortTaken(InfrastructureError):
+    """A NodePort the manifests need is held by a Service the suite did not deploy."""
+
+    phase = "deploy"
 
 
 class OptionsError(ValueError):
@@ -344,6 +361,7 @@ class Environment:
             if any(v != digest for v in applied.values()):
                 self.say(f"a different manifest set is deployed ({sorted(applied)}): deleting its Deployments first")
                 cluster.delete_deployments()
+            self._free_node_ports(cluster, node_ports(rendered))
             self.say(cluster.apply(_annotate(rendered, digest)).rstrip())
         else:
             self.say("staging mode: verifying what is deployed (no --manifests given, nothing applied)")
@@ -361,6 +379,21 @@ class Environment:
         self.results.set_environment({"setup_deploy_s": round(ready_s, 1)})
         for name in cluster.secret_names():
             self.results.add_secret_values(cluster.secret_data(name).values())
+
+    def _free_node_ports(self, cluster: ClusterHandle, ports: set[int]) -> None:
+        """A profile in another namespace (the walk-through's after the reference app) needs the same NodePorts:
+        the suite's own earlier deployment there is removed first; anything else holding them is an error."""
+        holders = cluster.node_port_holders(ports, MANIFESTS_ANNOTATION)
+        foreign = [h for h in holders if not h.ours]
+        if foreign:
+            taken = ", ".join(f"{h.ports} by Service {h.namespace}/{h.service}" for h in foreign)
+            raise NodePortTaken(
+                f"NodePort(s) the manifests need are taken: {taken}, which the suite did not deploy. Delete it, or "
+                "run on a cluster of its own (--cluster-name NAME with another --frontend-url port)"
+            )
+        for namespace in sorted({h.namespace for h in holders}):
+            self.say(f"the suite's earlier deployment in namespace {namespace} holds NodePorts we need: removing it")
+            self.say("deleted " + ", ".join(cluster.delete_suite_deployment(namespace, MANIFESTS_ANNOTATION)))
 
     @property
     def app(self) -> RestAdapter | GraphQLAdapter:

@@ -29,6 +29,7 @@ __all__ = [
     "ExecResult",
     "ManifestError",
     "NodeInfo",
+    "NodePortHolder",
     "PodInfo",
     "image_name",
     "override_images",
@@ -193,6 +194,16 @@ def _container(spec: Any, tier: Tier, owner: str) -> Any:
             return container
     names = [c.name for c in spec.containers or []]
     raise LookupError(f"{owner} has no container {tier.container!r} (the profile's); its containers are {names}")
+
+
+@dataclass(frozen=True)
+class NodePortHolder:
+    """A Service in another namespace holding a NodePort the manifests ask for."""
+
+    namespace: str
+    service: str
+    ports: tuple[int, ...]
+    ours: bool  # deployed by an earlier run of the suite (annotated), so the suite may remove it
 
 
 class ClusterHandle:
@@ -434,6 +445,54 @@ class ClusterHandle:
     def deployment_annotations(self, key: str) -> dict[str, str]:
         """One annotation of every Deployment of the app (name -> value, '' when absent)."""
         return {d.metadata.name: (d.metadata.annotations or {}).get(key, "") for d in self._app_deployments()}
+
+    def node_port_holders(self, ports: set[int], marker: str) -> list[NodePortHolder]:
+        """Services outside the app's namespace that hold one of these NodePorts, and whether the suite put them there
+        (the Service, or a Deployment in its namespace, carries the `marker` annotation of an earlier apply)."""
+        if not ports:
+            return []
+        holders = []
+        suite_namespaces: dict[str, bool] = {}
+        for svc in self.core.list_service_for_all_namespaces().items:
+            namespace = svc.metadata.namespace
+            if namespace == self.namespace:
+                continue
+            held = sorted({int(p.node_port) for p in (svc.spec.ports or []) if p.node_port} & ports)
+            if not held:
+                continue
+            if namespace not in suite_namespaces:
+                deps = self.apps.list_namespaced_deployment(namespace).items
+                suite_namespaces[namespace] = any(marker in (d.metadata.annotations or {}) for d in deps)
+            ours = marker in (svc.metadata.annotations or {}) or suite_namespaces[namespace]
+            holders.append(NodePortHolder(namespace, svc.metadata.name, tuple(held), ours))
+        return holders
+
+    def delete_suite_deployment(self, namespace: str, marker: str, timeout: float = 120) -> list[str]:
+        """Delete what an earlier apply of the suite left in another namespace: its annotated Deployments (their pods
+        gone) and every Service there that holds a NodePort. Returns what was deleted."""
+        deleted = []
+        for dep in self.apps.list_namespaced_deployment(namespace).items:
+            if marker in (dep.metadata.annotations or {}):
+                self.apps.delete_namespaced_deployment(dep.metadata.name, namespace, propagation_policy="Foreground")
+                deleted.append(f"Deployment {namespace}/{dep.metadata.name}")
+        for svc in self.core.list_namespaced_service(namespace).items:
+            if any(p.node_port for p in svc.spec.ports or []):
+                self.core.delete_namespaced_service(svc.metadata.name, namespace)
+                deleted.append(f"Service {namespace}/{svc.metadata.name}")
+        names = {d.split("/", 1)[1] for d in deleted if d.startswith("Deployment")}
+        until(
+            Condition(
+                f"the pods of the suite's earlier Deployments in {namespace} gone",
+                lambda: not [
+                    p
+                    for p in self.core.list_namespaced_pod(namespace).items
+                    if any(r.name.rsplit("-", 1)[0] in names for r in p.metadata.owner_references or [])
+                ],
+            ),
+            timeout=timeout,
+            interval=1.0,
+        )
+        return deleted
 
     def delete_deployments(self, timeout: float = 120) -> None:
         """Delete the app's Deployments and wait until their pods are gone (a different manifest set follows)."""

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.env import Options, OptionsError, _annotate
+from lifecycle.env import Environment, NodePortTaken, Options, OptionsError, _annotate, node_ports
+from support.cluster import NodePortHolder
+from support.results import Results
 
 
 def test_a_missing_manifest_directory_is_refused(tmp_path: Path) -> None:
@@ -41,9 +43,47 @@ def test_staging_applies_nothing_unless_manifests_are_named(tmp_path: Path) -> N
     assert Options().manifests_dir() is not None and Options().manifests_dir().name == "kind"  # type: ignore[union-attr]
 
 
-def test_every_deployment_carries_the_manifest_digest() -> None:
+def test_every_deployment_and_service_carries_the_manifest_digest() -> None:
     """The digest lets a later run see that another manifest set is deployed (and start from its absence)."""
-    rendered = "kind: Deployment\nmetadata: {name: a}\n---\nkind: Service\nmetadata: {name: b}\n"
+    rendered = (
+        "kind: Deployment\nmetadata: {name: a}\n---\nkind: Service\nmetadata: {name: b}\n"
+        "---\nkind: ConfigMap\nmetadata: {name: c}\n"
+    )
     out = _annotate(rendered, "abc")
     assert "todo-e2e.dev/manifests-sha256: abc" in out
-    assert out.count("manifests-sha256") == 1
+    assert out.count("manifests-sha256") == 2
+
+
+def test_node_ports_are_read_from_the_rendered_services() -> None:
+    rendered = (
+        "kind: Service\nmetadata: {name: web}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}\n---\n"
+        "kind: Service\nmetadata: {name: db}\nspec: {ports: [{port: 3306}]}\n---\n"
+        "kind: Deployment\nmetadata: {name: a}\n"
+    )
+    assert node_ports(rendered) == {30080}
+
+
+class _Ports:
+    """A cluster whose other namespaces hold NodePorts (the suite's earlier deployment or someone else's)."""
+
+    def __init__(self, holders: list[NodePortHolder]) -> None:
+        self.holders = holders
+        self.deleted: list[str] = []
+
+    def node_port_holders(self, ports: set[int], marker: str) -> list[NodePortHolder]:
+        return [h for h in self.holders if set(h.ports) & ports]
+
+    def delete_suite_deployment(self, namespace: str, marker: str) -> list[str]:
+        self.deleted.append(namespace)
+        return [f"Service {namespace}/x"]
+
+
+def test_the_suites_earlier_deployment_gives_way_and_anything_else_is_an_error(tmp_path: Path) -> None:
+    env = Environment(Options(), Results(root=tmp_path / "results"), say=lambda _: None)
+    ours = _Ports([NodePortHolder("todo", "todo-frontend", (30080,), ours=True)])
+    env._free_node_ports(ours, {30080, 30081})  # type: ignore[arg-type]
+    assert ours.deleted == ["todo"]
+    foreign = _Ports([NodePortHolder("shop", "web", (30080,), ours=False)])
+    with pytest.raises(NodePortTaken, match=r"Service shop/web, which the suite did not deploy"):
+        env._free_node_ports(foreign, {30080})  # type: ignore[arg-type]
+    assert foreign.deleted == []
