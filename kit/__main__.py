@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.cmd == "preflight":
-            from kit.preflight import ensure_docker
+            from kit.preflight import ensure_docker, report_network_fault_kernel
 
             ensure_docker()
+            report_network_fault_kernel()
         elif args.cmd == "base":
             from kit.images import BASE_TAG, ensure_base
             from kit.pins import load_pins

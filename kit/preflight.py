@@ -34,6 +34,7 @@ __all__ = [
     "gather_facts",
     "missing_capabilities",
     "missing_kernel_modules",
+    "report_network_fault_kernel",
     "runc_wrapper_script",
 ]
 
@@ -352,8 +353,17 @@ def _loadable_modules() -> set[str]:
     return names
 
 
-def check_network_fault_kernel() -> None:
-    """Raise PreflightError naming each kernel module the network faults need and this host lacks."""
+# What the catalogue's bound network scenarios need (packet filters: loss, partitions, DNS); netem latency is only
+# for the unbound features/host_dependent/slow_database.feature, so its absence is reported, not fatal.
+CATALOGUE_NETWORK_FEATURES = ("packet filtering (iptables / nf_tables)", "packet loss (iptables statistic match)")
+
+
+def check_network_fault_kernel(required: tuple[str, ...] | None = None) -> list[str]:
+    """Raise PreflightError naming each kernel module the network faults need and this host lacks.
+
+    With `required` (feature names of NETWORK_FAULT_MODULES) only those are fatal; what else is missing is
+    returned, for the caller to report.
+    """
     config = _kernel_config()
     if config is None:
         raise PreflightError(
@@ -361,7 +371,26 @@ def check_network_fault_kernel() -> None:
             f"/boot/config-{platform.release()}"
         )
     missing = missing_kernel_modules(config, _loadable_modules())
-    if missing:
-        raise PreflightError(
-            f"the kernel {platform.release()} lacks what the network faults need: " + "; ".join(missing)
+    fatal = [m for m in missing if required is None or m.split(":", 1)[0] in required]
+    if fatal:
+        raise PreflightError(f"the kernel {platform.release()} lacks what the network faults need: " + "; ".join(fatal))
+    return [m for m in missing if m not in fatal]
+
+
+def report_network_fault_kernel() -> None:
+    """Preflight's kernel check: fail when the catalogue's network faults cannot run here, report the rest."""
+    try:
+        optional = check_network_fault_kernel(CATALOGUE_NETWORK_FEATURES)
+    except PreflightError as exc:
+        if "cannot tell" in str(exc):
+            info(f"{exc}: the network scenarios will say so if they cannot run")
+            return
+        raise
+    if optional:
+        info(
+            "kernel lacks "
+            + "; ".join(optional)
+            + ": features/host_dependent/slow_database.feature cannot run here (it is not in the catalogue)"
         )
+    else:
+        info("kernel offers every network fault (packet filters, loss, netem)")

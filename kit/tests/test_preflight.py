@@ -166,3 +166,22 @@ def test_packet_filtering_needs_either_iptables_or_nf_tables() -> None:
         m.startswith("packet filtering") and "ip_tables" in m and "nf_tables" in m
         for m in missing_kernel_modules(neither, set())
     )
+
+
+def test_preflight_fails_only_for_what_the_catalogue_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our hosts lack netem (only the unbound slow-database feature needs it): reported; no packet loss is fatal."""
+    from kit import preflight
+
+    monkeypatch.setattr(preflight, "_loadable_modules", set)
+    monkeypatch.setattr(preflight, "_kernel_config", lambda: OUR_KERNEL)
+    assert preflight.check_network_fault_kernel(preflight.CATALOGUE_NETWORK_FEATURES) == [
+        "latency (tc netem): sch_netem (CONFIG_NET_SCH_NETEM)"
+    ]
+    preflight.report_network_fault_kernel()
+    monkeypatch.setattr(
+        preflight, "_kernel_config", lambda: OUR_KERNEL.replace("CONFIG_NETFILTER_XT_MATCH_STATISTIC=y", "")
+    )
+    with pytest.raises(preflight.PreflightError, match=r"xt_statistic"):
+        preflight.report_network_fault_kernel()
+    monkeypatch.setattr(preflight, "_kernel_config", lambda: None)
+    preflight.report_network_fault_kernel()  # cannot tell: reported, the scenarios say so themselves
