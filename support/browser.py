@@ -341,6 +341,11 @@ function isDone(item) {
   if (item.dataset && item.dataset.completed !== undefined) return item.dataset.completed === 'true';
   const box = item.querySelector('input[type=checkbox]');
   if (box) return box.checked;
+  // A board shows a finished item by where it is: in the list (column) named Done or Completed.
+  const column = item.parentElement && item.parentElement.closest('[aria-label], section');
+  const heading = column && column.querySelector('h1, h2, h3');
+  const named = column && (column.getAttribute('aria-label') || (heading && heading.innerText) || '');
+  if (named && /^\s*(done|completed?)\b/i.test(named)) return true;
   return [item, ...item.querySelectorAll('*')].some((el) => /done|complete/i.test(el.className || '')
                                    || getComputedStyle(el).textDecorationLine.includes('line-through'));
 }
@@ -365,15 +370,16 @@ class TodoPage:
         return found if isinstance(found, WebElement) else str(found)
 
     def add(self, title: str) -> None:
-        """Type the title into the page's text box and press its add button (or Enter)."""
-        box = self._find(
+        """Type the title into the page's text box and press its add button (or Enter), as a user does: only once
+        the box and the button can be used (an app still loading shows them disabled)."""
+        box = self._usable(
+            f"a text box to type {title!r} into",
             r"""
 const boxes = [...document.querySelectorAll('input[type=text], input:not([type]), textarea')].filter(visible);
-return boxes[0] || 'no text box on the page';""",
+const box = boxes.find((b) => !b.disabled && !b.readOnly);
+return box || (boxes.length ? 'the text box is disabled' : 'no text box on the page');""",
             title,
         )
-        if isinstance(box, str):
-            raise BrowserError(f"could not add {title!r}: {box}")
         box.clear()
         self.browser.type_into(box, title)
         button = self._find(
@@ -388,8 +394,25 @@ return button || 'no add button on the page';""",
         )
         if isinstance(button, str):
             self.browser.press_enter()  # a form without a button still submits on Enter
-        else:
-            self.browser.click(button)
+            return
+        if not button.is_enabled():
+            self._usable(
+                f"the add button for {title!r} to be enabled",
+                "return arguments[1].disabled ? 'the add button is disabled' : arguments[1];",
+                title,
+                button,
+            )
+        self.browser.click(button)
+
+    def _usable(self, what: str, body: str, *args: Any) -> WebElement:
+        """Wait (bounded by the browser's timeout) until the helper script returns an element, not a reason."""
+
+        def check() -> WebElement | Pending:
+            found = self.browser.run(_JS_HELPERS + body, *args)
+            return found if isinstance(found, WebElement) else Pending(what, str(found))
+
+        element: WebElement = self.browser.wait(Condition(what, check), self.browser.timeout)
+        return element
 
     def complete(self, title: str) -> None:
         """Tick the to-do done (its checkbox, or a button saying complete/done)."""

@@ -37,6 +37,33 @@ document.getElementById('f').addEventListener('submit', (e) => {
 });
 </script></body></html>"""
 
+# A page shaped like a board (the walk-through's): lists as labelled sections, an item finished by moving it to Done.
+BOARD = b"""<!doctype html><html><body>
+<form id="f"><label for="t">New item</label><input id="t"><button type="submit">Add</button></form>
+<section aria-label="To Do"><h2>To Do</h2><ul aria-label="To Do items"></ul></section>
+<section aria-label="Doing"><h2>Doing</h2><ul aria-label="Doing items"></ul></section>
+<section aria-label="Done"><h2>Done</h2><ul aria-label="Done items"></ul></section>
+<script>
+const list = (name) => document.querySelector(`section[aria-label="${name}"] ul`);
+function place(li, name) {
+  li.querySelectorAll('button').forEach((b) => b.remove());
+  for (const target of ['To Do', 'Doing', 'Done'].filter((t) => t !== name)) {
+    const b = document.createElement('button'); b.type = 'button'; b.textContent = '\u2192 ' + target;
+    b.addEventListener('click', () => setTimeout(() => place(li, target), 150));
+    li.append(b);
+  }
+  list(name).append(li);
+}
+document.getElementById('f').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const li = document.createElement('li');
+  const span = document.createElement('span'); span.textContent = document.getElementById('t').value;
+  li.append(span);
+  setTimeout(() => place(li, 'To Do'), 200);
+});
+</script></body></html>"""
+PAGES = {"/": PAGE, "/board": BOARD}
+
 
 class PageHandler(BaseHTTPRequestHandler):
     """Serves the page at every path."""
@@ -46,11 +73,12 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """The page."""
+        page = PAGES.get(self.path.rstrip("/") or "/", PAGE)
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(PAGE)))
+        self.send_header("Content-Length", str(len(page)))
         self.end_headers()
-        self.wfile.write(PAGE)
+        self.wfile.write(page)
 
 
 @pytest.fixture
@@ -64,10 +92,11 @@ def site() -> Iterator[str]:
     httpd.server_close()
 
 
-def test_add_and_complete_like_a_user(site: str) -> None:
-    """Type, submit, see it listed, tick it done; an unknown item cannot be completed."""
+@pytest.mark.parametrize("path", ["", "/board"], ids=["list with checkboxes", "board with a Done list"])
+def test_add_and_complete_like_a_user(site: str, path: str) -> None:
+    """Type, submit, see it listed, tick it done (or move it to Done); an unknown item cannot be completed."""
     with Browser(timeout=60) as browser:
-        page = TodoPage(browser, site)
+        page = TodoPage(browser, site + path)
         page.open()
         page.add("Alice-1 Book the dentist")
         page.wait_until_shown("Alice-1 Book the dentist", 10)

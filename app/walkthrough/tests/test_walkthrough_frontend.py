@@ -227,3 +227,23 @@ def test_entrypoint_refuses_a_bad_server_uri(tmp_path: Path, server_uri: str | N
     assert done.returncode == 64
     assert message in done.stderr
     assert not (tmp_path / "run" / "config.js").exists()
+
+
+@pytest.mark.browser
+def test_the_suites_page_driver_works_the_board_as_a_user(page: Frontend, board: Board) -> None:
+    """The browser feature's page driver (support.browser.TodoPage, which knows no app markup) adds an item on the
+    real Angular build and finishes it by moving it to Done, and reads it as done: the feature runs on this UI."""
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.fail("Chromium/chromedriver not found: `apt-get install chromium-driver`")
+    from support.browser import Browser, TodoPage
+
+    name = unique("driver")
+    with Browser(timeout=60) as browser:
+        todo = TodoPage(browser, page.url)
+        todo.open()
+        todo.add(name)
+        todo.wait_until_shown(name, UI_BUDGET)
+        assert not todo.shows_completed(name)
+        todo.complete(name)
+        todo.wait_until_shown(name, UI_BUDGET, completed=True)
+    assert board_items(board).get(name) == "Done"
