@@ -48,7 +48,11 @@ def scope_of(
     staging: bool,
     selection: Mapping[str, str],
 ) -> Scope:
-    """Complete only if every part was collected and nothing was deselected, skipped or not applicable."""
+    """Complete only if every part was collected and nothing was deselected or skipped.
+
+    A scenario that needs a promise the profile does not make (not applicable) is listed apart: the run can still
+    be complete for what the target promises, and the verdict names every such scenario.
+    """
     collected = list(collected)
     gone = set(deselected)
     not_run = [f"{nodeid}: left out by the selection (-m/-k)" for nodeid in collected if nodeid in gone]
@@ -58,12 +62,14 @@ def scope_of(
             not_run.append(f"{part.title}: not in this run ({part.path} was not given to pytest)")
         del key
     scenario_list = list(scenarios)
+    not_applicable = []
     for s in scenario_list:
-        if s.outcome in ("skipped", "not_applicable"):
-            word = "not applicable" if s.outcome == "not_applicable" else "skipped"
+        if s.outcome == "skipped":
+            not_run.append(f"{s.scenario}: skipped: {s.reason or 'no reason given'}")
+        elif s.outcome == "not_applicable":
             # A not-applicable reason already starts with its word (support.applicability); say it once.
-            reason = (s.reason or "no reason given").removeprefix(f"{word}: ")
-            not_run.append(f"{s.scenario}: {word}: {reason}")
+            reason = (s.reason or "no reason given").removeprefix("not applicable: ")
+            not_applicable.append(f"{s.scenario}: not applicable: {reason}")
     for c in checks:
         if c.outcome == "skipped":
             not_run.append(f"{c.kind} check {c.name}: skipped: {c.detail or 'no reason given'}")
@@ -77,5 +83,6 @@ def scope_of(
         catalogue=len(collected),
         ran=ran,
         not_run=not_run,
+        not_applicable=not_applicable,
         selection={k: str(v) for k, v in selection.items() if v},
     )

@@ -245,6 +245,11 @@ class Scope(_Record):
     catalogue: int = Field(description="scenarios and checks in the mode's full catalogue")
     ran: int
     not_run: list[str] = Field(default_factory=list, description="'name: why' for everything that did not run")
+    not_applicable: list[str] = Field(
+        default_factory=list,
+        description="'scenario: why' for scenarios needing a promise the target's profile does not make: not run, "
+        "listed with the verdict, and not counted against completeness (the profile states what the app promises)",
+    )
     selection: dict[str, str] = Field(default_factory=dict)
 
 

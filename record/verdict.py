@@ -117,13 +117,33 @@ def decide(ev: Evidence) -> tuple[VerdictName, list[str]]:
     claims = _claims(ev, passed)
     if ev.scope is None or not ev.scope.complete:
         not_run = ev.scope.not_run if ev.scope is not None else ["the run's scope was not recorded"]
+        not_run = [*not_run, *(ev.scope.not_applicable if ev.scope is not None else [])]
         shown = "; ".join(not_run[:8]) + (f"; and {len(not_run) - 8} more" if len(not_run) > 8 else "")
         return "PARTIAL", [
             f"scoped run: {len(not_run)} of the catalogue's items did not run ({shown})",
             *claims,
             "not an acceptance: only a complete run of the catalogue can be ACCEPTED",
         ]
-    return "ACCEPTED", [f"the full catalogue ran: {len(passed)} scenario(s) passed", *claims]
+    accepted = [f"the full catalogue ran: {len(passed)} scenario(s) passed", *claims]
+    if ev.scope.not_applicable:
+        n = len(ev.scope.not_applicable)
+        if not ev.ledger.entries:
+            # A profile may narrow what the app promises, never what acceptance means: writes must be accounted for.
+            return "PARTIAL", [
+                f"{n} scenario(s) not applicable to the target's profile, and among them every scenario with a "
+                "write ledger: no acknowledged write was accounted for",
+                *claims,
+                "not an acceptance: an acceptance needs the write ledger (the profile's sql_reconciliation and "
+                "completed_flag promises)",
+            ]
+        accepted.append(
+            f"{n} scenario(s) not applicable, not run and not accepted: the target's profile does not make the "
+            "promise they test ("
+            + "; ".join(ev.scope.not_applicable[:4])
+            + (f"; and {n - 4} more" if n > 4 else "")
+            + ")"
+        )
+    return "ACCEPTED", accepted
 
 
 def _claims(ev: Evidence, passed: Sequence[Scenario]) -> list[str]:

@@ -91,7 +91,9 @@ def test_scenarios_the_profile_does_not_promise_are_recorded_not_applicable(tmp_
         assert scenario["reason"].startswith("not applicable: profile 'walkthrough' does not make the promise rename")
     assert data["verdict"] != "ACCEPTED" and data["exit_code"] != 0
     assert not data["scope"]["complete"]
-    assert any(": not applicable: profile 'walkthrough'" in line for line in data["scope"]["not_run"]), data["scope"]
+    assert any(": not applicable: profile 'walkthrough'" in line for line in data["scope"]["not_applicable"]), data[
+        "scope"
+    ]
     assert data["environment"]["profile"] == "walkthrough"
     assert data["environment"]["profile_sha256"] == profile_digest(WALKTHROUGH)
     assert done.returncode != 0, "a run where nothing applied must not exit as a pass"

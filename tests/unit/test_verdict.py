@@ -62,6 +62,51 @@ def test_complete_passing_run_is_accepted_and_says_only_what_it_checked() -> Non
     assert exit_code(verdict) == 0
 
 
+def test_not_applicable_scenarios_are_named_and_do_not_keep_a_complete_run_from_acceptance() -> None:
+    """A profile that makes no rename promise: its rename scenario is listed, not run, and the rest is ACCEPTED."""
+    scope = Scope(
+        complete=True, catalogue=4, ran=3, not_applicable=["Rename a to-do: not applicable: profile 'w' ... rename"]
+    )
+    ledger = LedgerTotals(entries=1, attempted=10, ok=10)
+    verdict, reasons = decide(Evidence(scenarios=[_scenario("a")], ledger=ledger, scope=scope))
+    assert verdict == "ACCEPTED"
+    assert any("1 scenario(s) not applicable, not run and not accepted" in r and "Rename a to-do" in r for r in reasons)
+
+
+def test_not_applicable_without_any_write_ledger_is_not_an_acceptance() -> None:
+    """A profile cannot narrow acceptance down to nothing about data: with no ledger run, the verdict is PARTIAL."""
+    scope = Scope(complete=True, catalogue=4, ran=2, not_applicable=["No write lost: not applicable: ..."])
+    verdict, reasons = decide(Evidence(scenarios=[_scenario("a")], scope=scope))
+    assert verdict == "PARTIAL" and "no acknowledged write was accounted for" in reasons[0]
+
+
+def test_scope_lists_not_applicable_apart_and_skips_as_not_run(tmp_path: Path) -> None:
+    na = _scenario("Rename", "not_applicable", reason="not applicable: profile 'w' does not make the promise rename")
+    skipped = _scenario("Slow", "skipped", reason="no netem")
+    scope = scope_of(
+        tmp_path,
+        collected=["kit/tests/test_smoke.py::t", "tests/e2e/x::a", "tests/selfcheck/y::b"],
+        deselected=[],
+        scenarios=[_scenario("a"), na],
+        checks=[],
+        staging=False,
+        selection={},
+    )
+    assert scope.complete and scope.not_applicable == [
+        "Rename: not applicable: profile 'w' does not make the promise rename"
+    ]
+    with_skip = scope_of(
+        tmp_path,
+        collected=["kit/tests/test_smoke.py::t", "tests/e2e/x::a", "tests/selfcheck/y::b"],
+        deselected=[],
+        scenarios=[_scenario("a"), skipped],
+        checks=[],
+        staging=False,
+        selection={},
+    )
+    assert not with_skip.complete and with_skip.not_run == ["Slow: skipped: no netem"]
+
+
 def test_scoped_run_is_partial_with_what_did_not_run() -> None:
     """A narrowed run is PARTIAL, names what did not run, and exits 12 (0 only when asked)."""
     scope = Scope(complete=False, catalogue=5, ran=1, not_run=["tests/e2e/x: left out by the selection (-m/-k)"])
