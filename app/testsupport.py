@@ -62,7 +62,7 @@ def wait_for(
 Waiter = Callable[..., Any]
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
     """Last lines of a log file for error messages."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -167,7 +167,7 @@ class MariaDB:
     def _alive(self, process: subprocess.Popen[bytes]) -> None:
         """Raise with the server log if mariadbd has exited."""
         if process.poll() is not None:
-            raise ProcessExited(f"mariadbd exited with {process.returncode}:\n{_tail(self.log_path)}")
+            raise ProcessExited(f"mariadbd exited with {process.returncode}:\n{log_tail(self.log_path)}")
 
     def wait_admin(self, process: subprocess.Popen[bytes]) -> None:
         """Bounded wait until root can run SQL on the unix socket."""
@@ -297,7 +297,7 @@ class Backend:
 
     def log(self) -> str:
         """Everything the process wrote so far."""
-        return _tail(self.log_path, lines=200)
+        return log_tail(self.log_path, lines=200)
 
     def wait_ready(self, budget: float = BACKEND_READY_BUDGET) -> None:
         """Wait (bounded) for GET /api/readyz == 200; fail with the process log if it died."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from app.testsupport import Waiter, free_port
+from app.testsupport import Waiter, free_port, log_tail
 from app.walkthrough import build
 
 BACKEND_READY_BUDGET = 180.0  # a JVM plus Flyway on two shared cores: 30 s typical, more when the host is busy
@@ -33,13 +33,6 @@ ENTRYPOINT = build.FRONTEND / "frontend-entrypoint.sh"
 TIMEOUT = 10
 
 
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError as error:
-        return f"<cannot read {path}: {error}>"
-
-
 @dataclass
 class Board:
     """One running back-end process: its URL, log, and a GraphQL helper."""
@@ -51,7 +44,7 @@ class Board:
 
     def log(self) -> str:
         """The end of the process's output."""
-        return _tail(self.log_path)
+        return log_tail(self.log_path, 60)
 
     def post(self, query: str, variables: dict[str, Any] | None = None) -> requests.Response:
         """POST one GraphQL request to /graphql."""
@@ -146,7 +139,7 @@ def serve_frontend(dist: Path, server_uri: str, workdir: Path, waiter: Waiter) -
 
     def up() -> bool:
         if process.poll() is not None:
-            raise RuntimeError(f"front end exited with {process.returncode}:\n{_tail(stderr_path)}")
+            raise RuntimeError(f"front end exited with {process.returncode}:\n{log_tail(stderr_path, 60)}")
         return requests.get(f"{url}/healthz", timeout=3).status_code == 200
 
     waiter(f"front end on {url} to answer /healthz", up, 20.0, 0.2)
