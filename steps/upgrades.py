@@ -24,7 +24,9 @@ __all__: list[str] = []
 
 TIERS = {"back end": "backend", "front end": "frontend", "back-end": "backend", "front-end": "frontend"}
 # An equivalent address of the same back-end Service: a real configuration change that must not break anything.
-NEW_SERVER_URI = "http://todo-backend.todo.svc.cluster.local:8080"
+# The front end's setting the configuration rollout changes (where it finds the back end; the profile's wiring says
+# which ConfigMap key feeds it).
+FRONTEND_ADDRESS_VARIABLE = "SERVER_URI"
 SETTLE_BUDGET_S = 240.0
 
 
@@ -37,6 +39,7 @@ class RolloutRun:
     faults: list[Fault] = field(default_factory=list)
     windows: list[dict[str, Any]] = field(default_factory=list)
     recorded: int = 0
+    new_value: str = ""  # the configuration rollout's new setting
 
 
 @pytest.fixture(scope="session")
@@ -93,9 +96,11 @@ def _(rollouts: Rollouts, fault_log: FaultLog, run: RolloutRun, tier: str) -> No
 def _version_condition(deployed: ClusterHandle, app: WorkloadAdapter, tier: str, version: str) -> Condition:
     """Every replica of the tier on `version` (reported by the back end itself; labelled for the front end)."""
     replicas = deployed.profile.expected_replicas[tier]
+    # An app that reports its version is asked pod by pod; otherwise the Ready pods' version label is the proof.
+    reports = tier == "backend" and deployed.profile.promises.version_report
     rolled = (
         versions_reported(deployed, version, replicas)
-        if tier == "backend"
+        if reports
         else template_rolled(deployed, tier, version, replicas)
     )
     return all_of(f"{tier} on version {version!r} and serving", rolled, app_serving(app))
@@ -210,9 +215,10 @@ def _(results: Results, fault_log: FaultLog, run: RolloutRun, seconds: int) -> N
 # -- configuration ----------------------------------------------------------------------------------------
 @when("the front end's configuration changes and the front end is rolled out", target_fixture="run")
 def _(rollouts: Rollouts, fault_log: FaultLog) -> RolloutRun:
-    """Point the front end at the back end by its full service name (equivalent) and restart it."""
+    """Give the front end's back-end address an equivalent spelling (the profile's wiring) and restart it."""
     run = RolloutRun("frontend")
-    run.faults.append(fault_log.add(rollouts.change_frontend_config("server-uri", NEW_SERVER_URI)))
+    fault, run.new_value = rollouts.change_frontend_config(FRONTEND_ADDRESS_VARIABLE)
+    run.faults.append(fault_log.add(fault))
     return run
 
 
@@ -231,14 +237,14 @@ def _(
 
     def configured() -> dict[str, str] | None:
         """Front-end pod -> its server address, once every Ready one has the new one."""
-        seen = rollouts.frontend_env("SERVER_URI")
+        seen = rollouts.frontend_env(FRONTEND_ADDRESS_VARIABLE)
         replicas = deployed.profile.expected_replicas["frontend"]
-        return seen if len(seen) == replicas and set(seen.values()) == {NEW_SERVER_URI} else None
+        return seen if len(seen) == replicas and set(seen.values()) == {run.new_value} else None
 
     condition = all_of(
         "front end on its new configuration",
         pods_replaced(deployed, "frontend", fault.old_uids),
-        Condition(f"every front-end replica with SERVER_URI {NEW_SERVER_URI}", configured),
+        Condition(f"every front-end replica with {FRONTEND_ADDRESS_VARIABLE} {run.new_value}", configured),
         app_serving(app),
     )
     _timed(rollouts, results, run, fault, condition, seconds)

@@ -474,6 +474,11 @@ class Promises(_Strict):
     )
     creation_order: bool = Field(default=False, description="The list shows to-dos in the order they were added.")
     served_by: bool = Field(default=False, description="The app reports which back-end replica answered.")
+    version_report: bool = Field(
+        default=False,
+        description="Each back-end replica reports the version it runs (its pod label app.kubernetes.io/version) in "
+        "its info answer; without it an upgrade is checked by the Ready pods' version label.",
+    )
     health_endpoint: HealthPaths | None = Field(default=None, description="Health routes of front end and back end.")
     sql_reconciliation: bool = Field(
         default=False, description="Stored to-dos can be read back with SQL in the database pod (profile `sql`)."

@@ -25,6 +25,7 @@ __all__ = [
     "VERSION_LABEL",
     "Rollouts",
     "annotation_patch",
+    "equivalent_address",
     "label_patch",
     "reported_versions",
     "template_rolled",
@@ -34,7 +35,25 @@ __all__ = [
 VERSION_LABEL = "app.kubernetes.io/version"
 # The annotation `kubectl rollout restart` sets; any change of it rolls the pods.
 RESTART_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
-FRONTEND_CONFIG = "frontend-config"
+
+
+def equivalent_address(value: str, namespace: str) -> str:
+    """Another spelling of the same address, so a configuration rollout changes the value but not the behaviour:
+    a Service's short name becomes its full name in the namespace, and loopback's name and number swap."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    host, colon, port = rest.partition(":")
+    port, slash, path = port.partition("/") if colon else ("", "", "")
+    if host == "127.0.0.1":
+        host = "localhost"
+    elif host == "localhost":
+        host = "127.0.0.1"
+    elif "." not in host:
+        host = f"{host}.{namespace}.svc.cluster.local"
+    else:
+        raise ValueError(f"no equivalent spelling known for the address {value!r} (a Service name or loopback)")
+    return f"{scheme}{sep}{host}{colon}{port}{slash}{path}"
 
 
 def label_patch(label: str, value: str) -> dict[str, Any]:
@@ -47,11 +66,17 @@ def annotation_patch(annotation: str, value: str) -> dict[str, Any]:
     return {"spec": {"template": {"metadata": {"annotations": {annotation: value}}}}}
 
 
+def _info_path(cluster: ClusterHandle) -> str:
+    """Where a back-end replica reports itself (the profile's REST info route)."""
+    info = getattr(cluster.profile.adapter, "info", None)
+    return str(getattr(info, "path", None) or "/api/info")
+
+
 def reported_versions(cluster: ClusterHandle) -> dict[str, str]:
     """The version each Ready back-end pod reports in /api/info (asked pod by pod, through the API server)."""
     found: dict[str, str] = {}
     for pod in cluster.ready_pods("backend"):
-        status, body = cluster.pod_request(pod.name, "GET", "/api/info", timeout=5)
+        status, body = cluster.pod_request(pod.name, "GET", _info_path(cluster), timeout=5)
         found[pod.name] = str(body.get("version")) if status == 200 and isinstance(body, dict) else f"<{status}>"
     return found
 
@@ -79,7 +104,8 @@ def template_rolled(cluster: ClusterHandle, tier: str, version: str, replicas: i
         if not (status.updated == status.ready == status.available == status.desired == replicas):
             return None
         ready = {p.name for p in cluster.ready_pods(tier)}
-        selector = f"app.kubernetes.io/part-of=todo,app.kubernetes.io/component={tier},{VERSION_LABEL}={version}"
+        spec = cluster.profile.tiers.get(tier)
+        selector = f"{spec.selector_string()},{VERSION_LABEL}={version}"
         labelled = {
             p.metadata.name for p in cluster.core.list_namespaced_pod(cluster.namespace, label_selector=selector).items
         }
@@ -175,16 +201,22 @@ class Rollouts:
         self._patch(tier, annotation_patch(RESTART_ANNOTATION, datetime.now(UTC).isoformat()))
         return fault
 
-    def change_frontend_config(self, key: str, value: str) -> Fault:
-        """Change one key of the front end's ConfigMap and restart the front end so it takes effect."""
+    def change_frontend_config(self, variable: str) -> tuple[Fault, str]:
+        """Give the front end's ConfigMap-fed `variable` (profile wiring) an equivalent value and restart the front end
+        so it takes effect; returns the fault and the new value."""
         check(self.cluster.facts(), self.policy, "pod")
-        before = self.cluster.config_map(FRONTEND_CONFIG)
+        source = self.cluster.profile.wiring.from_config_maps("frontend").get(variable)
+        if source is None or source.config_map is None or source.key is None:
+            raise KeyError(f"the profile wires no front-end variable {variable!r} from a ConfigMap")
+        name, key = source.config_map, source.key
+        before = self.cluster.config_map(name)
         if key not in before:
-            raise KeyError(f"ConfigMap {FRONTEND_CONFIG} has no key {key!r} (keys: {sorted(before)})")
+            raise KeyError(f"ConfigMap {name} has no key {key!r} (keys: {sorted(before)})")
+        value = equivalent_address(before[key], self.cluster.namespace)
         self.undo_stack.record(
-            f"{FRONTEND_CONFIG} {key}", "front-end configuration changed", lambda: self._restore_config(before)
+            f"{name} {key}", "front-end configuration changed", lambda: self._restore_config(name, before)
         )
-        self.cluster.core.patch_namespaced_config_map(FRONTEND_CONFIG, self.cluster.namespace, {"data": {key: value}})
+        self.cluster.core.patch_namespaced_config_map(name, self.cluster.namespace, {"data": {key: value}})
         fault = self.restart("frontend")
         return Fault(
             "front-end configuration changed",
@@ -194,13 +226,13 @@ class Rollouts:
             fault.wall_t0,
             fault.old_uids,
             fault.old_restarts,
-            f"{FRONTEND_CONFIG}.{key}: {before[key]!r} -> {value!r}, front end restarted",
-        )
+            f"{name}.{key}: {before[key]!r} -> {value!r}, front end restarted",
+        ), value
 
-    def _restore_config(self, data: dict[str, str]) -> None:
+    def _restore_config(self, name: str, data: dict[str, str]) -> None:
         """Put the ConfigMap back and restart the front end on it, if it still differs."""
-        if self.cluster.config_map(FRONTEND_CONFIG) != data:
-            self.cluster.core.patch_namespaced_config_map(FRONTEND_CONFIG, self.cluster.namespace, {"data": data})
+        if self.cluster.config_map(name) != data:
+            self.cluster.core.patch_namespaced_config_map(name, self.cluster.namespace, {"data": data})
             self._patch("frontend", annotation_patch(RESTART_ANNOTATION, datetime.now(UTC).isoformat()))
 
     def rollout_status(self, tier: str, timeout: float) -> float:

@@ -73,3 +73,26 @@ def test_the_hog_scan_finds_exactly_the_hogs_and_they_can_be_stopped() -> None:
         subprocess.run(["kill", "-9", *started], check=False)
     subprocess.run(["sh", "-c", f"while kill -0 {started[0]} 2>/dev/null; do sleep 0.1; done"], timeout=10, check=False)
     assert subprocess.run(hog_pids_script(), capture_output=True, text=True, check=True).stdout.split() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "equivalent"),
+    [
+        ("http://todo-backend:8080", "http://todo-backend.todo.svc.cluster.local:8080"),
+        ("127.0.0.1:30081", "localhost:30081"),
+        ("http://localhost:30081/graphql", "http://127.0.0.1:30081/graphql"),
+    ],
+)
+def test_a_configuration_rollout_respells_the_same_address(value: str, equivalent: str) -> None:
+    """The rollout changes the setting, never where it points (the reference's Service name, the walk-through's
+    loopback address as the browser reaches it)."""
+    from support.rollouts import equivalent_address
+
+    assert equivalent_address(value, "todo") == equivalent
+
+
+def test_an_address_without_a_known_equivalent_is_refused() -> None:
+    from support.rollouts import equivalent_address
+
+    with pytest.raises(ValueError, match="no equivalent spelling"):
+        equivalent_address("https://api.example.internal", "todo")
