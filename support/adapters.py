@@ -18,6 +18,7 @@ from support.app import AppError, Todo, check_address
 from support.ledger import ChangeKind, Outcome, classify_exception
 from support.profile import (
     PLACEHOLDERS,
+    ApiViaBackend,
     GraphQLAdapterSpec,
     GraphQLOperation,
     Profile,
@@ -235,10 +236,20 @@ def _write_outcome(status: int, ok_status: int) -> Outcome:
 class _Adapter:
     """What both adapters share: the profile, the sender and the transport-level helpers."""
 
-    def __init__(self, profile: Profile, sender: Sender, *, closer: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        sender: Sender,
+        *,
+        closer: Callable[[], None] | None = None,
+        page: Sender | None = None,
+    ) -> None:
         self.profile = profile
         self.sender = sender
         self._closer = closer
+        # A static page whose browser code calls the back end: a user's read is the page and then the API, so the
+        # background reader fetches both (else a front-end outage would go unseen).
+        self.page = page
 
     @property
     def base_url(self) -> str:
@@ -254,7 +265,15 @@ class _Adapter:
         return [todo.title for todo in self.list()]
 
     def sample(self) -> tuple[int | None, str | None]:
-        """(status, error) of one user read, for the background reader."""
+        """(status, error) of one user read, for the background reader: the page first when the API is reached
+        beside the front end, then the list."""
+        if self.page is not None:
+            try:
+                answer = self.page(HttpCall("GET", "/"), True)
+            except requests.RequestException as exc:
+                return None, f"front-end page: {_short(exc)}"
+            if answer.status >= 300 or not answer.text.strip():
+                return answer.status, f"front-end page: {answer.status} {answer.text[:80]!r}"
         return self._check_list()
 
     def probe(self) -> tuple[bool, str]:
@@ -286,10 +305,17 @@ class _Adapter:
 class RestAdapter(_Adapter):
     """The to-do operations over a REST API (docs/contract.md by default; paths and fields from the profile)."""
 
-    def __init__(self, profile: Profile, sender: Sender, *, closer: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        sender: Sender,
+        *,
+        closer: Callable[[], None] | None = None,
+        page: Sender | None = None,
+    ) -> None:
         if not isinstance(profile.adapter, RestAdapterSpec):
             raise TypeError(f"profile {profile.name!r} describes a {profile.adapter.kind} API, not REST")
-        super().__init__(profile, sender, closer=closer)
+        super().__init__(profile, sender, closer=closer, page=page)
         self.spec: RestAdapterSpec = profile.adapter
 
     def through(self, sender: Sender) -> RestAdapter:
@@ -460,10 +486,17 @@ class _BoardList:
 class GraphQLAdapter(_Adapter):
     """The to-do operations over a GraphQL board: a to-do is an item; completed means it is in the done list."""
 
-    def __init__(self, profile: Profile, sender: Sender, *, closer: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        sender: Sender,
+        *,
+        closer: Callable[[], None] | None = None,
+        page: Sender | None = None,
+    ) -> None:
         if not isinstance(profile.adapter, GraphQLAdapterSpec):
             raise TypeError(f"profile {profile.name!r} describes a {profile.adapter.kind} API, not GraphQL")
-        super().__init__(profile, sender, closer=closer)
+        super().__init__(profile, sender, closer=closer, page=page)
         self.spec: GraphQLAdapterSpec = profile.adapter
         # The board's lists exist from the start (schema migrations); their ids are looked up once.
         self._list_ids: dict[str, str] = {}
@@ -676,6 +709,17 @@ def adapter_for(
     if sender is None:
         requests_sender = RequestsSender(profile.access.api_base_url, timeout=timeout, session=session)
         sender, closer = requests_sender, requests_sender.close
+    page = None
+    if isinstance(profile.access.api, ApiViaBackend):
+        page_sender = RequestsSender(profile.access.frontend_url, timeout=timeout)
+        page = page_sender
+        previous = closer
+
+        def closer() -> None:
+            page_sender.close()
+            if previous is not None:
+                previous()
+
     if isinstance(profile.adapter, RestAdapterSpec):
-        return RestAdapter(profile, sender, closer=closer)
-    return GraphQLAdapter(profile, sender, closer=closer)
+        return RestAdapter(profile, sender, closer=closer, page=page)
+    return GraphQLAdapter(profile, sender, closer=closer, page=page)

@@ -136,7 +136,9 @@ def _profile(name: str, base_url: str, **changes: Any) -> Profile:
     if data["access"]["api"]["via"] == "frontend":
         data["access"]["frontend_url"] = base_url
     else:
+        # The static page and the API both at the test server (the reader fetches the page, then the API).
         data["access"]["api"]["url"] = base_url
+        data["access"]["frontend_url"] = base_url
     for key, value in changes.items():
         data[key] = value
     return parse_profile(data, f"{name} (test)")
@@ -489,6 +491,7 @@ def test_graphql_probe_checks_the_board(graphql: tuple[GraphQLAdapter, Recorder]
     assert not ok and "lists is not a list" in detail
     ok, detail = adapter.probe()
     assert not ok and "no data.lists" in detail
+    recorder.answer("GET", "/", (200, b"<!doctype html><app-root></app-root>"))
     assert adapter.sample() == (503, "database down")
 
 
@@ -607,3 +610,21 @@ def test_graphql_complete_of_an_item_on_no_list_is_never_sent(graphql: tuple[Gra
     status, error, outcome = adapter.change("complete", 99)
     assert (status, outcome) == (None, "failed") and error and "todo 99 not found" in error
     assert [_query(s)[0] for s in recorder.seen] == ["Lists"]
+
+
+def test_graphql_reader_fetches_the_static_page_then_the_board(graphql: tuple[GraphQLAdapter, Recorder]) -> None:
+    """The API beside a static page: a user's read is the page and the list, so a front-end outage is seen too."""
+    adapter, recorder = graphql
+    recorder.answer("GET", "/", (200, b"<!doctype html><app-root></app-root>"))
+    recorder.answer("POST", "/graphql", (200, BOARD))
+    assert adapter.sample() == (200, None)
+    assert [(m, p) for m, p, _ in recorder.seen] == [("GET", "/"), ("POST", "/graphql")]
+    recorder.answer("GET", "/", (502, b"Bad Gateway"))
+    status, error = adapter.sample()
+    assert status == 502 and error is not None and error.startswith("front-end page: 502")
+    assert recorder.seen[-1][:2] == ("GET", "/"), "the API is not asked when the page failed"
+
+
+def test_rest_through_the_front_end_reads_no_extra_page(rest: tuple[RestAdapter, Recorder]) -> None:
+    adapter, _ = rest
+    assert adapter.page is None
