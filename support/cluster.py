@@ -483,11 +483,13 @@ class ClusterHandle:
         until(
             Condition(
                 f"the pods of the suite's earlier Deployments in {namespace} gone",
-                lambda: not [
-                    p
-                    for p in self.core.list_namespaced_pod(namespace).items
-                    if any(r.name.rsplit("-", 1)[0] in names for r in p.metadata.owner_references or [])
-                ],
+                lambda: (
+                    not [
+                        p
+                        for p in self.core.list_namespaced_pod(namespace).items
+                        if any(r.name.rsplit("-", 1)[0] in names for r in p.metadata.owner_references or [])
+                    ]
+                ),
             ),
             timeout=timeout,
             interval=1.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -236,3 +237,25 @@ def test_refuses_to_start_without_its_database(board_factory: Callable[..., Boar
         pytest.fail(f"the back end kept running with a wrong database password:\n{refused.log()}")
     assert status != 0
     assert "Access denied" in refused.log()
+
+
+def test_database_timeouts_bound_how_long_a_request_waits(
+    board_factory: Callable[..., Board], mariadb: MariaDB, waiter: Waiter
+) -> None:
+    """With the hardened overlay's timeouts, a request while the database does not answer (paused) gets an answer,
+    an error, within a few seconds instead of hanging for the 30 s socket timeout; and works again after."""
+    board = board_factory(
+        "wt_timeouts", hostname="wt-timeouts", env={"DB_POOL_TIMEOUT_MS": "1000", "DB_SOCKET_TIMEOUT_MS": "2000"}
+    )
+    board.wait_ready(waiter)
+    assert board.gql(LISTS)["lists"]
+    mariadb.pause()
+    try:
+        started = time.monotonic()
+        answer = board.post(LISTS)
+        took = time.monotonic() - started
+    finally:
+        mariadb.resume()
+    assert took < 4.5, f"a request waited {took:.1f} s on a silent database: {answer.status_code} {answer.text[:300]}"
+    assert answer.status_code >= 400 or answer.json().get("errors"), answer.text[:300]
+    waiter("the lists again after the database resumed", lambda: "errors" not in board.post(LISTS).json(), 30, 0.5)
