@@ -94,7 +94,7 @@ ENTRIES = [
         "walkthrough-as-written",
         WALKTHROUGH_SELECT,
         "Losing one back-end pod gracefully fails no request",
-        "availability_pct",
+        "failed of backend pod killed (graceful)",
         profile="profiles/walkthrough.yaml",
         manifests="manifests/walkthrough/overlays/kind",
     ),
