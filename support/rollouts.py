@@ -104,10 +104,12 @@ def template_rolled(cluster: ClusterHandle, tier: str, version: str, replicas: i
         if not (status.updated == status.ready == status.available == status.desired == replicas):
             return None
         ready = {p.name for p in cluster.ready_pods(tier)}
-        spec = cluster.profile.tiers.get(tier)
-        selector = f"{spec.selector_string()},{VERSION_LABEL}={version}"
+        selector = cluster.profile.tiers.get(tier).selector_string()
+        # Compared here, not in the selector: a template without the label (version '') has pods without it.
         labelled = {
-            p.metadata.name for p in cluster.core.list_namespaced_pod(cluster.namespace, label_selector=selector).items
+            p.metadata.name
+            for p in cluster.core.list_namespaced_pod(cluster.namespace, label_selector=selector).items
+            if (p.metadata.labels or {}).get(VERSION_LABEL, "") == version
         }
         return sorted(ready) if len(ready) == replicas and ready <= labelled else None
 
