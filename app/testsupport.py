@@ -321,14 +321,20 @@ class Backend:
 
     def terminate(self, budget: float = 30.0) -> int:
         """SIGTERM and wait (bounded) for the exit status; SIGKILL if it overruns."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=budget)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            raise
+        return terminate(self.process, budget)
+
+
+def terminate(process: subprocess.Popen[bytes], budget: float) -> int:
+    """SIGTERM a server the tests started and wait (bounded) for its exit status; SIGKILL and re-raise if it
+    overruns (a server that ignores SIGTERM is a finding, not something to wait out)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+        raise
 
 
 def spawn_backend(env_overrides: dict[str, str], log_path: Path, port: int | None = None) -> Backend:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import requests
 
-from app.testsupport import Waiter, free_port, log_tail
+from app.testsupport import Waiter, free_port, log_tail, terminate
 from app.walkthrough import build
 
 BACKEND_READY_BUDGET = 180.0  # a JVM plus Flyway on two shared cores: 30 s typical, more when the host is busy
@@ -81,14 +80,7 @@ class Board:
 
     def stop(self, budget: float = STOP_BUDGET) -> int:
         """SIGTERM (graceful shutdown) and a bounded wait for the exit status; SIGKILL if it overruns."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=budget)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            raise
+        return terminate(self.process, budget)
 
 
 def spawn_board(jar: Path, env_overrides: dict[str, str], log_path: Path, hostname: str) -> Board:
