@@ -402,21 +402,6 @@ class Results:
         self._windows[index] = w.model_copy(update=update)
         return budget
 
-    def record_availability(self, window: Mapping[str, Any], step: str = "") -> list[Budget]:
-        """Budget a window closed by FaultLog.close_and_measure (its `index`) with the limits the dict states."""
-        index = int(window["index"])
-        checks = (
-            ("min_availability_pct", "availability_pct", ">=", "%"),
-            ("max_outage_s", "longest_outage_s", "<=", "s"),
-            ("max_p95_latency_s", "p95_latency_s", "<=", "s"),
-            ("max_latency_allowed_s", "max_latency_s", "<=", "s"),
-        )
-        return [
-            self.check_window(index, step or f"{metric} {op} {window[field]:g}{unit}", metric, op, window[field], unit)  # type: ignore[arg-type]
-            for field, metric, op, unit in checks
-            if window.get(field) is not None
-        ]
-
     def record_ledger(self, verdict: Mapping[str, Any], raw_jsonl_path: str | Path | None = None) -> LedgerEntry:
         """Record a reconciled ledger (LedgerVerdict.to_dict()) and keep its raw journal."""
         raw = None
