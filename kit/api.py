@@ -18,7 +18,7 @@ from kit import docker as d
 from kit.gobuild import components, go_build, module_dir
 from kit.images import ensure_base, ensure_image, kind_base_spec, preloaded_images
 from kit.log import info, phase, timings
-from kit.nodeimage import build_node_image
+from kit.nodeimage import VOLUMES_BYTES, build_node_image
 from kit.pins import Pins, cache_dir, input_key, load_pins
 from kit.preflight import ensure_docker
 
@@ -211,6 +211,7 @@ def ensure_cluster(
             kind = _create(name, tools, kubeconfig, config)
         created = True
     c.wait_nodes_ready(tools.kubectl, kubeconfig, expected=3)
+    c.check_bounded_volumes(name, VOLUMES_BYTES)
     ns, cm = c.MARKER
     token = token_file.read_text().strip() if token_file.exists() else ""
     if not token and not created:

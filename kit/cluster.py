@@ -11,6 +11,7 @@ from pathlib import Path
 from common.errors import InfrastructureError
 from common.names import FRONTEND_NODE_PORT, MARKER_NAME, MARKER_NAMESPACE
 from kit import docker as d
+from kit.nodeimage import VOLUMES_DIR
 from kit.pins import cache_dir
 from kit.poll import PollTimeout, poll
 
@@ -171,12 +172,45 @@ def wait_nodes_ready(kubectl: Path, kubeconfig: Path, expected: int, timeout: fl
         raise ClusterError(str(exc)) from exc
 
 
+def check_bounded_volumes(name: str, limit: int) -> dict[str, int]:
+    """Every node keeps its local-path volumes on the kit's bounded filesystem; returns each one's size in bytes.
+
+    Checked after every creation and re-use: without it the database's volume would be the host's disk, and the
+    full-volume scenario would refuse to run (or, worse, a restarted node would start its pods on the empty
+    directory underneath).
+    """
+    sizes: dict[str, int] = {}
+    problems: list[str] = []
+    for node in [n for names in node_containers(name).values() for n in names]:
+        probe = d.docker(
+            "exec", node, "sh", "-c", f"mountpoint -q {VOLUMES_DIR} && df -Pk {VOLUMES_DIR} | tail -n 1", check=False
+        )
+        fields = probe.stdout.split()
+        if probe.returncode != 0 or len(fields) < 2 or not fields[1].isdigit():
+            journal = d.docker(
+                "exec", node, "journalctl", "-u", "todo-e2e-volumes", "--no-pager", "-n", "15", check=False
+            ).stdout.strip()
+            problems.append(f"{node}: {VOLUMES_DIR} is not the bounded filesystem ({journal[-800:] or 'no journal'})")
+            continue
+        sizes[node] = int(fields[1]) * 1024
+        if sizes[node] > limit:
+            problems.append(f"{node}: {VOLUMES_DIR} is {sizes[node]} bytes, more than the kit's {limit}")
+    if problems:
+        raise ClusterError(
+            "the nodes' volume filesystem is not mounted as the kit's node image does at boot "
+            "(unit todo-e2e-volumes): " + "; ".join(problems) + ". Rebuild the node image (`python -m kit build "
+            f"--rebuild`) and recreate the cluster (`python -m kit down --name {name}`)."
+        )
+    return sizes
+
+
 def new_marker_token() -> str:
     """A random token proving a cluster was made by this kit on this host."""
     return secrets.token_hex(16)
 
 
 __all__ += [
+    "check_bounded_volumes",
     "cluster_dir",
     "existing_clusters",
     "new_marker_token",

@@ -21,9 +21,15 @@ from kit.log import info, phase
 from kit.pins import Pins, input_key
 from kit.poll import PollTimeout, poll
 
-__all__ = ["NodeImageError", "build_node_image", "kind_const", "node_image_tag"]
+__all__ = ["VOLUMES_BYTES", "VOLUMES_DIR", "NodeImageError", "build_node_image", "kind_const", "node_image_tag"]
 
 _docker = DockerCli()
+
+# Every node mounts a filesystem of this size (sparse) where kind's local-path provisioner keeps its volumes, so
+# the database's volume can be filled without filling the host's disk (recipes/bounded-volumes).
+VOLUMES_BYTES = 1 << 30
+VOLUMES_DIR = "/var/local-path-provisioner"
+VOLUMES_RECIPE = RECIPES / "bounded-volumes"
 
 
 class NodeImageError(InfrastructureError, RuntimeError):
@@ -63,7 +69,8 @@ def build_node_image(
     storage = kind_const((kind_src / "pkg/build/nodeimage/const_storage.go").read_text(), "defaultStorageManifest")
     cni = (RECIPES / "kit-net" / "default-cni.yaml").read_text().replace("__KIT_NET_IMAGE__", kit_net_image(pins))
     binaries = [k8s_bin / b for b in ("kubeadm", "kubelet", "kubectl")]
-    key = input_key("node", base_key, pins.kubernetes, storage, cni, *binaries, *image_keys, Path(__file__))
+    volumes = sorted(VOLUMES_RECIPE.iterdir())
+    key = input_key("node", base_key, pins.kubernetes, storage, cni, *binaries, *volumes, *image_keys, Path(__file__))
     # The key is in the tag: two checkouts of different kit versions on one host keep one node image each
     # instead of re-tagging (and rebuilding) one name back and forth.
     tag = f"{tag}-{key[:12]}"
@@ -88,6 +95,7 @@ def build_node_image(
             _write(name, "/kind/version", pins.kubernetes)
             _write(name, "/kind/manifests/default-cni.yaml", cni)
             _write(name, "/kind/manifests/default-storage.yaml", storage)
+            _install_bounded_volumes(name)
             d.docker("exec", name, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &")
             _wait_containerd(name)
             for spec in images:
@@ -118,6 +126,19 @@ def _write(container: str, path: str, content: str) -> None:
         "-c",
         f"mkdir -p $(dirname {path}) && cat > {path}",
         input_text=content,
+    )
+
+
+def _install_bounded_volumes(container: str) -> None:
+    """The boot-time mount of a bounded filesystem under the local-path volumes, ordered before kubelet."""
+    unit = (VOLUMES_RECIPE / "todo-e2e-volumes.service").read_text().replace("__SIZE__", str(VOLUMES_BYTES))
+    _write(container, "/usr/local/bin/todo-e2e-volumes", (VOLUMES_RECIPE / "todo-e2e-volumes.sh").read_text())
+    d.docker("exec", container, "chmod", "0755", "/usr/local/bin/todo-e2e-volumes")
+    _write(container, "/etc/systemd/system/todo-e2e-volumes.service", unit)
+    _write(
+        container,
+        "/etc/systemd/system/kubelet.service.d/05-todo-e2e-volumes.conf",
+        (VOLUMES_RECIPE / "kubelet-volumes.conf").read_text(),
     )
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "image_name",
     "override_images",
     "render_manifests",
+    "table_check_problems",
 ]
 
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
@@ -204,6 +205,15 @@ class NodePortHolder:
     service: str
     ports: tuple[int, ...]
     ours: bool  # deployed by an earlier run of the suite (annotated), so the suite may remove it
+
+
+def table_check_problems(lines: list[str]) -> list[str]:
+    """CHECK TABLE's rows (table, op, msg_type, msg_text) that say it is not OK; a check without a status is one."""
+    rows = [line.split("\t") for line in lines]
+    statuses = [r[3] for r in rows if len(r) == 4 and r[2] == "status"]
+    problems = [line for line, r in zip(lines, rows, strict=True) if len(r) != 4 or r[2] == "error"]
+    problems += [line for line, r in zip(lines, rows, strict=True) if len(r) == 4 and r[2] == "status" and r[3] != "OK"]
+    return problems if statuses else problems or ["CHECK TABLE gave no status row: " + "; ".join(lines)[:300]]
 
 
 class ClusterHandle:
@@ -643,6 +653,11 @@ class ClusterHandle:
             ident, completed, title = line.split("\t", 2)
             rows.append((int(ident), title, completed not in ("0", "", "NULL")))
         return rows
+
+    def database_table_check(self) -> list[str]:
+        """The server's CHECK TABLE of the to-do table: [] when it reports the table OK, else its messages."""
+        lines = self._sql(self.sql.check_query())
+        return table_check_problems(lines)
 
     def database_max_id(self) -> int:
         """The highest key in the to-do table (0 when empty)."""

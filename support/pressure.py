@@ -34,8 +34,11 @@ __all__ = [
 DATA_DIR = "/var/lib/mysql"
 # A file in the data directory's root is not a table to the server: it only takes the space.
 FILL_FILE = f"{DATA_DIR}/todo-e2e-fill.bin"
-# Left free after the fill, so the server can still write its error log and answer the app with an error.
-RESERVE_BYTES = 1 << 20
+# Left for the last step of the fill: fallocate takes all but this at once, then single blocks take the rest, so
+# the filesystem is full to its last block (InnoDB still stores rows in pages it holds already: only a full
+# filesystem makes it refuse one, "table is full", when it must grow a file).
+RESERVE_BYTES = 256 << 10
+BLOCK_BYTES = 4096
 # Never write more than this: on kind's local-path storage the "volume" is the host's disk.
 MAX_FILL_BYTES = 2 << 30
 # Every CPU hog carries this argument, so a leftover one is found by its command line.
@@ -79,16 +82,21 @@ def fill_size(space: DiskSpace, max_fill: int = MAX_FILL_BYTES, reserve: int = R
     return max(0, wanted)
 
 
-def fill_script(path: str, size: int) -> list[str]:
-    """Write `size` bytes into path (fallocate, else dd), and print the free space afterwards."""
+def fill_script(path: str, size: int, reserve: int = RESERVE_BYTES) -> list[str]:
+    """Write `size` bytes into path (fallocate, else dd), then blocks until the filesystem is full; print df.
+
+    The last dd is bounded too: at most `reserve` plus 16 blocks, never the unbounded "until ENOSPC".
+    """
     mib, rest = divmod(size, 1 << 20)
+    blocks = reserve // BLOCK_BYTES + 16
     script = (
         'fallocate -l "$2" "$1" 2>/dev/null || '
         '{ dd if=/dev/zero of="$1" bs=1048576 count="$3" 2>/dev/null; '
         'dd if=/dev/zero of="$1" bs=1 count="$4" seek="$3" oflag=append conv=notrunc 2>/dev/null; true; }; '
+        f'dd if=/dev/zero of="$1" bs={BLOCK_BYTES} count="$5" oflag=append conv=notrunc 2>/dev/null; '
         'df -Pk "$(dirname "$1")"'
     )
-    return ["sh", "-c", script, "fill", path, str(size), str(mib), str(rest)]
+    return ["sh", "-c", script, "fill", path, str(size), str(mib), str(rest), str(blocks)]
 
 
 def cpu_hog_script(seconds: float, workers: int) -> list[str]:

@@ -577,6 +577,10 @@ class SqlReconciliation(_Strict):
             f"WHERE {title} LIKE '{_like(like_prefix)}%' ORDER BY {key}"
         )
 
+    def check_query(self) -> str:
+        """The server's own consistency check of the to-do table (CHECK TABLE: one row per message)."""
+        return f"CHECK TABLE `{self.table}`"
+
     def max_key_query(self) -> str:
         """The SELECT returning the highest key (0 when the table is empty)."""
         return f"SELECT COALESCE(MAX(`{self.key_column}`), 0) FROM `{self.table}`"

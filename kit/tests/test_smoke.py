@@ -22,6 +22,7 @@ import pytest
 
 from common.names import DEFAULT_CLUSTER, FRONTEND_NODE_PORT
 from kit.cluster import SMOKE_NODE_PORT
+from kit.nodeimage import VOLUMES_BYTES
 from kit.poll import poll
 
 pytestmark = pytest.mark.cluster
@@ -211,11 +212,13 @@ def test_pvc_binds_and_data_survives_a_worker_stop_start(smoke: tuple[Any, Kubec
         }
     )
     volume: dict[str, Any] = {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}
-    writer = pod("writer", "", "echo kept-$(date +%s) > /data/f && cat /data/f", **volume)
+    # df: the volume is the node's bounded filesystem (kit/recipes/bounded-volumes), not the host's disk.
+    writer = pod("writer", "", "echo kept-$(date +%s) > /data/f && cat /data/f && df -Pk /data | tail -n 1", **volume)
     del writer["spec"]["nodeName"]
     writer["spec"]["containers"][0]["volumeMounts"] = [{"name": "d", "mountPath": "/data"}]
     k.apply(writer)
-    written = wait("the writer pod on a fresh PVC", lambda: finished(k, "writer"), 120).strip()
+    written, df_before = wait("the writer pod on a fresh PVC", lambda: finished(k, "writer"), 120).strip().split("\n")
+    assert 0 < int(df_before.split()[1]) * 1024 <= VOLUMES_BYTES, f"the PVC is not on a bounded volume: {df_before}"
     assert k.json("-n", NS, "get", "pvc", "data")["status"]["phase"] == "Bound"
     node = k.json("-n", NS, "get", "pod", "writer")["spec"]["nodeName"]
     ip_before = next(
@@ -251,11 +254,14 @@ def test_pvc_binds_and_data_survives_a_worker_stop_start(smoke: tuple[Any, Kubec
         a["address"] for a in k.json("get", "node", node)["status"]["addresses"] if a["type"] == "InternalIP"
     )
     timings["node_ip_changed"] = ip_before != ip_after
-    reader = pod("reader", "", "cat /data/f", **volume)
+    reader = pod("reader", "", "cat /data/f && df -Pk /data | tail -n 1", **volume)
     del reader["spec"]["nodeName"]
     reader["spec"]["containers"][0]["volumeMounts"] = [{"name": "d", "mountPath": "/data"}]
     k.apply(reader)
-    assert wait("the reader pod after the restart", lambda: finished(k, "reader"), 120).strip() == written
+    read, df_after = wait("the reader pod after the restart", lambda: finished(k, "reader"), 120).strip().split("\n")
+    assert read == written
+    # Mounted again at boot before kubelet started the pod: the data was read from the bounded filesystem.
+    assert 0 < int(df_after.split()[1]) * 1024 <= VOLUMES_BYTES, f"after the restart the PVC is on {df_after}"
     # Networking still works across nodes after a restart (kit-net re-routes on IP changes).
     k("-n", NS, "delete", "pod", "dns-0", "dns-1", "--ignore-not-found", "--wait=false")
     probe = pod(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from support.pressure import HOG_TAG, DiskSpace, VolumeTooLarge, cpu_hog_script, fill_script, fill_size, parse_df
@@ -30,8 +34,31 @@ def test_a_small_volume_is_filled_to_its_reserve() -> None:
 
 
 def test_the_fill_writes_the_asked_size_to_the_named_file() -> None:
-    argv = fill_script("/var/lib/mysql/todo-e2e-fill.bin", (5 << 20) + 7)
-    assert argv[:2] == ["sh", "-c"] and argv[4:] == ["/var/lib/mysql/todo-e2e-fill.bin", str((5 << 20) + 7), "5", "7"]
+    argv = fill_script("/var/lib/mysql/todo-e2e-fill.bin", (5 << 20) + 7, reserve=64 << 10)
+    assert argv[:2] == ["sh", "-c"]
+    assert argv[4:] == ["/var/lib/mysql/todo-e2e-fill.bin", str((5 << 20) + 7), "5", "7", str(16 + 16)]
+
+
+def test_the_fill_leaves_a_small_filesystem_full_to_its_last_block(tmp_path: Path) -> None:
+    """Run for real on a tmpfs of 8 MiB (root only: CI runs as root, so there it never skips)."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the fill test as root (it mounts a tmpfs)")
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "volume"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
+    try:
+
+        def df() -> DiskSpace:
+            return parse_df(subprocess.run(["df", "-Pk", str(mount)], capture_output=True, text=True).stdout)
+
+        size = fill_size(df())
+        out = subprocess.run(fill_script(str(mount / "fill.bin"), size), capture_output=True, text=True, check=True)
+        assert parse_df(out.stdout).available == 0, out.stdout
+        assert (mount / "fill.bin").stat().st_size <= 8 << 20
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_cpu_hogs_end_by_themselves_and_carry_the_tag() -> None:
@@ -52,8 +79,6 @@ def test_rollout_patches_touch_only_the_pod_template() -> None:
 
 def test_the_hog_scan_finds_exactly_the_hogs_and_they_can_be_stopped() -> None:
     """Run here, in a real shell: the scan must not count itself or its grep (both carry the tag)."""
-    import subprocess
-
     from support.pressure import hog_pids_script
 
     started = subprocess.run(cpu_hog_script(30, 1), capture_output=True, text=True, check=True).stdout.split()
@@ -96,3 +121,13 @@ def test_an_address_without_a_known_equivalent_is_refused() -> None:
 
     with pytest.raises(ValueError, match="no equivalent spelling"):
         equivalent_address("https://api.example.internal", "todo")
+
+
+def test_check_table_is_ok_only_with_an_ok_status_and_no_error() -> None:
+    from support.cluster import table_check_problems
+
+    assert table_check_problems(["todo.todos\tcheck\tstatus\tOK"]) == []
+    assert table_check_problems(["todo.todos\tcheck\tnote\tsomething", "todo.todos\tcheck\tstatus\tOK"]) == []
+    corrupt = ["todo.todos\tcheck\terror\tCorrupt", "todo.todos\tcheck\tstatus\tOperation failed"]
+    assert table_check_problems(corrupt) == corrupt
+    assert table_check_problems([]) == ["CHECK TABLE gave no status row: "]

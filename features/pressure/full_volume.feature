@@ -15,5 +15,6 @@ Feature: A full database volume refuses new to-dos and keeps the old ones
     When the space is freed again
     Then the service stores new to-dos again within 60 seconds
     And Alice still sees her 3 to-dos within 10 seconds
+    And the database finds no damage in the stored to-dos
     And the fill file is gone from the database's volume
 
