@@ -17,6 +17,7 @@ from kit import cluster as c
 from kit import docker as d
 from kit.gobuild import components, go_build, module_dir
 from kit.images import ensure_base, ensure_image, kind_base_spec, preloaded_images
+from kit.localgo import LOCAL_PROGRAMS, build_local
 from kit.log import info, phase, timings
 from kit.nodeimage import VOLUMES_BYTES, build_node_image
 from kit.pins import Pins, cache_dir, input_key, load_pins
@@ -81,6 +82,7 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
     with phase("Go builds"):
         for component in components(pins):
             go[component.name] = go_build(component, pins, rebuild=rebuild)
+        programs = [build_local(name, rebuild=rebuild) for name in LOCAL_PROGRAMS]
     k8s_bin = go["kubernetes"] / "bin"
     kind_src = module_dir("sigs.k8s.io/kind", pins.kind)
     pause_src = module_dir("k8s.io/kubernetes", pins.kubernetes) / "build" / "pause" / "linux" / "pause.c"
@@ -100,6 +102,7 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
             kind_src,
             specs,
             [s.key(base_key) for s in specs],
+            programs,
             rebuild=rebuild,
         )
     _tools = Tools(

@@ -61,6 +61,7 @@ def build_node_image(
     kind_src: Path,
     images: list[ImageSpec],
     image_keys: list[str],
+    programs: list[Path],
     *,
     rebuild: bool = False,
 ) -> str:
@@ -92,6 +93,9 @@ def build_node_image(
             for binary in binaries:
                 d.docker("cp", str(binary), f"{name}:/usr/bin/{binary.name}")
                 d.docker("exec", name, "chmod", "0755", f"/usr/bin/{binary.name}")
+            for program in programs:  # the kit's own (kit/localgo.py), used by the suite's faults from the node
+                d.docker("cp", str(program), f"{name}:/usr/local/bin/{program.name}")
+                d.docker("exec", name, "chmod", "0755", f"/usr/local/bin/{program.name}")
             _write(name, "/kind/version", pins.kubernetes)
             _write(name, "/kind/manifests/default-cni.yaml", cni)
             _write(name, "/kind/manifests/default-storage.yaml", storage)

@@ -25,6 +25,7 @@ from kit.poll import PollTimeout, poll
 __all__ = [
     "CAPABILITY_NAMES",
     "NETWORK_FAULT_MODULES",
+    "NFQUEUE_FEATURES",
     "HostFacts",
     "Plan",
     "PreflightError",
@@ -306,6 +307,8 @@ NETWORK_FAULT_MODULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("nf_tables", "CONFIG_NF_TABLES"),
     ),
     "packet loss (iptables statistic match)": (("xt_statistic", "CONFIG_NETFILTER_XT_MATCH_STATISTIC"),),
+    "latency without netem (iptables NFQUEUE target)": (("xt_NFQUEUE", "CONFIG_NETFILTER_XT_TARGET_NFQUEUE"),),
+    "latency without netem (netfilter queue)": (("nfnetlink_queue", "CONFIG_NETFILTER_NETLINK_QUEUE"),),
 }
 
 
@@ -353,9 +356,11 @@ def _loadable_modules() -> set[str]:
     return names
 
 
-# What the catalogue's bound network scenarios need (packet filters: loss, partitions, DNS); netem latency is only
-# for the unbound features/host_dependent/slow_database.feature, so its absence is reported, not fatal.
+# What the catalogue's network scenarios need (packet filters: loss, partitions, DNS). Latency takes netem, or,
+# where the kernel has none (the build hosts'), an NFQUEUE target and queue for the kit's holder (kit-delay).
 CATALOGUE_NETWORK_FEATURES = ("packet filtering (iptables / nf_tables)", "packet loss (iptables statistic match)")
+NETEM = "latency (tc netem)"
+NFQUEUE_FEATURES = ("latency without netem (iptables NFQUEUE target)", "latency without netem (netfilter queue)")
 
 
 def check_network_fault_kernel(required: tuple[str, ...] | None = None) -> list[str]:
@@ -381,16 +386,19 @@ def report_network_fault_kernel() -> None:
     """Preflight's kernel check: fail when the catalogue's network faults cannot run here, report the rest."""
     try:
         optional = check_network_fault_kernel(CATALOGUE_NETWORK_FEATURES)
+        if any(m.startswith(NETEM + ":") for m in optional):
+            # No netem: the latency scenario needs the NFQUEUE carrier, so that becomes fatal when missing.
+            optional = check_network_fault_kernel(CATALOGUE_NETWORK_FEATURES + NFQUEUE_FEATURES)
     except PreflightError as exc:
         if "cannot tell" in str(exc):
             info(f"{exc}: the network scenarios will say so if they cannot run")
             return
         raise
-    if optional:
-        info(
-            "kernel lacks "
-            + "; ".join(optional)
-            + ": features/host_dependent/slow_database.feature cannot run here (it is not in the catalogue)"
-        )
-    else:
+    netem_missing = [m for m in optional if m.startswith(NETEM + ":")]
+    rest = [m for m in optional if m not in netem_missing and not m.startswith(NFQUEUE_FEATURES)]
+    if netem_missing:
+        info(f"kernel lacks {netem_missing[0]}: latency faults are carried by the kit's NFQUEUE holder (kit-delay)")
+    if rest:
+        info("kernel lacks " + "; ".join(rest) + " (no scenario of the catalogue needs it)")
+    if not optional:
         info("kernel offers every network fault (packet filters, loss, netem)")

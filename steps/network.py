@@ -121,7 +121,8 @@ def _watch_backend_unready(cluster: ClusterHandle) -> Callable[[HeldFault], None
     target_fixture="held",
 )
 def _(deployed: ClusterHandle, network: NetFaultInjector, fault_log: FaultLog, delay: int, seconds: int) -> HeldFault:
-    """netem delay (with 10 percent jitter) on every back-end pod's packets to the database port."""
+    """A delay (with 10 percent jitter) on every back-end pod's packets to the database port: netem, or where the
+    kernel has none, the kit's NFQUEUE holder (the fault's detail says which)."""
     spec = NetFault("database latency", "delay", (DATABASE_PORT,), delay_ms=delay, jitter_ms=max(1, delay // 10))
     try:
         return _hold(network, fault_log, spec, "backend", _backend_pods(deployed), seconds)

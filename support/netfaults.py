@@ -1,5 +1,10 @@
 """Network faults inside one pod's network namespace: tc netem (delay, loss) and packet filters (partitions, DNS).
 
+Where the kernel has no sch_netem (the build hosts'), a delay is carried by a packet filter instead: the matching
+packets go to an NFQUEUE (with --queue-bypass) and the kit's `kit-delay` (kit/recipes/kit-delay, in the node
+image) holds each one for the delay in the same namespace. Same spec, same undo, same leftover checks; the fault's
+detail names the carrier used.
+
 The commands run in the pod's network namespace, entered from its kind node container with nsenter: only the
 chosen pod's traffic is affected, nothing is installed into the cluster and no registry is needed. Every change
 is recorded in an UndoStack before it is applied, and undone on heal, on scenario teardown, on failure and on
@@ -13,7 +18,7 @@ import json
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from common.errors import DockerError
@@ -32,12 +37,16 @@ __all__ = [
     "NetFaultInjector",
     "container_pid",
     "crictl_inspect",
+    "delayer_label",
+    "delayers_running",
     "drop_rules",
     "filter_leftovers",
+    "hold_rules",
     "in_netns",
     "missing_module",
     "netem_rules",
     "qdisc_leftovers",
+    "stop_delayer",
 ]
 
 CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock"
@@ -50,6 +59,11 @@ NETEM_BAND = "1:30"
 DEFAULT_CLASS = "1:10"
 # HTB only shapes above this; it is far beyond what a pod's veth carries, so it never limits anything.
 UNLIMITED = "10gbit"
+# The NFQUEUE carrier of a delay: the queue number (per network namespace) and the holder in the node image.
+DELAY_QUEUE = 7
+DELAYER = "/usr/local/bin/kit-delay"
+# A holder ends by itself after this long, whatever happens to the suite (heal stops it much earlier).
+DELAYER_MAX_S = 300
 
 Commands = list[list[str]]
 Proto = Literal["tcp", "udp"]
@@ -66,9 +80,11 @@ class NetFault:
     delay_ms: int = 0
     jitter_ms: int = 0
     loss_pct: float = 0.0
+    # How a delay is carried: the kernel's netem, or a packet filter into the kit's holder (no netem needed).
+    carrier: Literal["netem", "nfqueue"] = "netem"
 
-    def commands(self) -> tuple[Commands, Commands]:
-        """The (apply, undo) command lines to run inside the pod's network namespace."""
+    def commands(self, label: str = "") -> tuple[Commands, Commands]:
+        """The (apply, undo) command lines to run inside the pod's network namespace (label: the pod's name)."""
         if self.kind == "drop":
             return drop_rules(self.ports, self.protocols)
         if self.kind == "loss":
@@ -76,6 +92,8 @@ class NetFault:
             return drop_rules(self.ports, self.protocols, probability=self.loss_pct / 100)
         if len(self.ports) != 1 or self.protocols != ("tcp",):
             raise ValueError(f"{self.name}: netem faults match one TCP port, got {self.ports} {self.protocols}")
+        if self.carrier == "nfqueue":
+            return hold_rules(self.ports[0], self.delay_ms, self.jitter_ms, label)
         return netem_rules(self.ports[0], delay_ms=self.delay_ms, jitter_ms=self.jitter_ms)
 
 
@@ -140,6 +158,57 @@ def netem_rules(
     # Deleting the root qdisc removes its children and filters with it.
     undo = [["tc", "qdisc", "del", "dev", dev, "root"]]
     return apply, undo
+
+
+def delayer_label(pod: str) -> str:
+    """The label on a pod's holder's command line, by which it is found and stopped (and only it)."""
+    if not pod or not all(c.isalnum() or c in "-." for c in pod):
+        raise ValueError(f"not a pod name: {pod!r}")
+    return f"{TAG}:{pod}"
+
+
+def hold_rules(port: int, delay_ms: int, jitter_ms: int, pod: str, delayer: str = DELAYER) -> tuple[Commands, Commands]:
+    """Delay packets sent to one TCP port without netem: start the holder, then queue the port's packets to it.
+
+    The holder is started first and must report its queue bound within 2 s (else its log is the error); the rule
+    carries --queue-bypass, so packets flow untouched whenever no holder listens. Undo: rule first, then holder
+    (SIGTERM: it lets the packets it still holds go before it exits).
+    """
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} out of range")
+    if not 0 < delay_ms <= 10_000 or not 0 <= jitter_ms <= delay_ms:
+        raise ValueError(f"delay {delay_ms} ms (jitter {jitter_ms} ms) outside (0, 10000] ms, jitter at most delay")
+    label = delayer_label(pod)
+    log = f"/tmp/{label.replace(':', '-')}.log"
+    start = (
+        f"[ -x {delayer} ] || {{ echo \"{delayer} missing: the node image predates the kit's delay carrier "
+        '(python -m kit build, then recreate the cluster)" >&2; exit 127; }; '
+        f"setsid {delayer} -queue {DELAY_QUEUE} -delay {delay_ms}ms -jitter {jitter_ms}ms -max {DELAYER_MAX_S}s "
+        f'-label={label} > {log} 2>&1 < /dev/null & pid=$!; i=0; while [ "$i" -lt 40 ]; do '
+        f"grep -q holding {log} && exit 0; kill -0 $pid 2>/dev/null || break; sleep 0.05; i=$((i+1)); done; "
+        f"cat {log} >&2; kill $pid 2>/dev/null; exit 1"
+    )
+    rule = ["OUTPUT", "-p", "tcp", "--dport", str(port), "-m", "comment", "--comment", TAG]
+    rule += ["-j", "NFQUEUE", "--queue-num", str(DELAY_QUEUE), "--queue-bypass"]
+    apply: Commands = [["sh", "-c", start], ["iptables", "-w", "5", "-I", *rule]]
+    undo: Commands = [["iptables", "-w", "5", "-D", *rule], stop_delayer(pod)]
+    return apply, undo
+
+
+def stop_delayer(pod: str) -> list[str]:
+    """Stop the pod's holder (if any), waiting up to 2 s for it to let its packets go and exit."""
+    label = delayer_label(pod)
+    script = (
+        f'pkill -TERM -f -- "-label={label}$" || exit 0; i=0; '
+        f'while pgrep -f -- "-label={label}$" >/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i+1)); done; '
+        f'pkill -KILL -f -- "-label={label}$"; true'
+    )
+    return ["sh", "-c", script]
+
+
+def delayers_running(pod: str) -> list[str]:
+    """The node-side command listing the pids of the pod's holders (none: empty output)."""
+    return ["sh", "-c", f'pgrep -f -- "-label={delayer_label(pod)}$"; true']
 
 
 def drop_rules(
@@ -291,13 +360,27 @@ class NetFaultInjector:
 
     # -- what --------------------------------------------------------------------------------------
     def apply(self, spec: NetFault, tier: str, pods: Sequence[PodInfo]) -> Fault:
-        """Apply the spec in each pod's namespace; each pod's undo is recorded before its first command."""
+        """Apply the spec in each pod's namespace; each pod's undo is recorded before its first command.
+
+        A delay the kernel cannot carry with netem (no sch_netem) is carried by the NFQUEUE holder instead; the
+        fault's detail says which carrier was used.
+        """
+        try:
+            return self._apply(spec, tier, pods)
+        except KernelLacks as exc:
+            if spec.kind != "delay" or spec.carrier != "netem" or "sch_netem" not in exc.module:
+                raise
+            fault = self._apply(replace(spec, carrier="nfqueue"), tier, pods)
+            fault.detail += f"; carried by an NFQUEUE holder (kit-delay): {exc.module} missing"
+            return fault
+
+    def _apply(self, spec: NetFault, tier: str, pods: Sequence[PodInfo]) -> Fault:
         self._node_access(spec.name)
         if not pods:
             raise RuntimeError(f"{spec.name}: no Ready {tier} pod to apply it to (namespace {self.cluster.namespace})")
         if spec.name in self.applied:
             raise RuntimeError(f"{spec.name} is already in place; heal it first")
-        apply_cmds, undo_cmds = spec.commands()
+        spec.commands(label=pods[0].name)  # an impossible spec fails before anything is touched
         located = [self.locate(p) for p in pods]
         applied = AppliedNetFault(spec)
         self.applied[spec.name] = applied
@@ -312,6 +395,7 @@ class NetFaultInjector:
             detail=", ".join(f"pod {w.pod} (pid {w.pid} on {w.node})" for w in located),
         )
         for where in located:
+            apply_cmds, undo_cmds = spec.commands(label=where.pod)
             self.undo_stack.record(f"{spec.name} in {where.pod}", spec.name, self._undoer(where, undo_cmds))
             applied.pods.append(where)
             for command in apply_cmds:
@@ -320,7 +404,7 @@ class NetFaultInjector:
                 except (RuntimeError, DockerError) as exc:
                     module = missing_module(command, str(exc))
                     if module is None:
-                        raise
+                        raise  # what was applied stays recorded on the UndoStack
                     self.heal(spec.name)  # whatever part was applied goes again
                     raise KernelLacks(module, f"{' '.join(command)} failed in pod {where.pod}: {exc}") from exc
         return fault
@@ -355,6 +439,8 @@ class NetFaultInjector:
         """The suite's qdiscs and tagged filters still present in one pod's namespace."""
         found = [f"qdisc: {x}" for x in qdisc_leftovers(self._in_pod(where, ["tc", "qdisc", "show", "dev", DEV]))]
         found += [f"filter: {x}" for x in filter_leftovers(self._in_pod(where, ["iptables-save"]))]
+        pids = self._cli().run("exec", where.node, *delayers_running(where.pod), timeout=20).split()
+        found += [f"delayer: pid {x} on {where.node}" for x in pids]
         return found
 
     def scrub(self, tier: str | None = None) -> dict[str, list[str]]:
@@ -376,6 +462,8 @@ class NetFaultInjector:
                 self._in_pod(where, ["tc", "qdisc", "del", "dev", DEV, "root"])
             for rule in (x.removeprefix("filter: ") for x in left if x.startswith("filter: ")):
                 self._in_pod(where, ["iptables", "-w", "5", "-D", *shlex.split(rule)[1:]])
+            if any(x.startswith("delayer: ") for x in left):
+                self._cli().run("exec", where.node, *stop_delayer(where.pod), timeout=20)
             removed[pod.name] = left
         return removed
 

@@ -132,6 +132,8 @@ CONFIG_NF_TABLES=y
 CONFIG_IP_NF_IPTABLES=y
 CONFIG_NETFILTER_XT_MATCH_STATISTIC=y
 CONFIG_NET_SCH_HTB=y
+CONFIG_NETFILTER_XT_TARGET_NFQUEUE=y
+CONFIG_NETFILTER_NETLINK_QUEUE=y
 # CONFIG_NET_SCH_NETEM is not set
 """
 
@@ -169,7 +171,7 @@ def test_packet_filtering_needs_either_iptables_or_nf_tables() -> None:
 
 
 def test_preflight_fails_only_for_what_the_catalogue_needs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Our hosts lack netem (only the unbound slow-database feature needs it): reported; no packet loss is fatal."""
+    """Our hosts lack netem: reported, and then the NFQUEUE carrier is required; no packet loss is fatal."""
     from kit import preflight
 
     monkeypatch.setattr(preflight, "_loadable_modules", set)
@@ -178,6 +180,14 @@ def test_preflight_fails_only_for_what_the_catalogue_needs(monkeypatch: pytest.M
         "latency (tc netem): sch_netem (CONFIG_NET_SCH_NETEM)"
     ]
     preflight.report_network_fault_kernel()
+    monkeypatch.setattr(
+        preflight, "_kernel_config", lambda: OUR_KERNEL.replace("CONFIG_NETFILTER_XT_TARGET_NFQUEUE=y", "")
+    )
+    with pytest.raises(preflight.PreflightError, match=r"xt_NFQUEUE"):
+        preflight.report_network_fault_kernel()
+    with_netem = OUR_KERNEL.replace("CONFIG_NETFILTER_XT_TARGET_NFQUEUE=y", "") + "\nCONFIG_NET_SCH_NETEM=y\n"
+    monkeypatch.setattr(preflight, "_kernel_config", lambda: with_netem)
+    preflight.report_network_fault_kernel()  # netem carries the latency: no NFQUEUE needed
     monkeypatch.setattr(
         preflight, "_kernel_config", lambda: OUR_KERNEL.replace("CONFIG_NETFILTER_XT_MATCH_STATISTIC=y", "")
     )

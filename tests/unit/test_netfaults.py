@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
+from common.deadline import wait_for
 from common.errors import DockerError
 from support.cluster import PodInfo
 from support.faults import DockerCli
@@ -19,12 +25,15 @@ from support.netfaults import (
     NetFaultInjector,
     container_pid,
     crictl_inspect,
+    delayers_running,
     drop_rules,
     filter_leftovers,
+    hold_rules,
     in_netns,
     missing_module,
     netem_rules,
     qdisc_leftovers,
+    stop_delayer,
 )
 from support.safety import SafetyPolicy, TargetFacts, UnsafeTarget
 from support.undo import UndoStack
@@ -123,6 +132,7 @@ class FakeNode:
     state: dict[int, set[str]] = field(default_factory=dict)  # pid -> changes in place
     gone: set[int] = field(default_factory=set)
     calls: list[list[str]] = field(default_factory=list)
+    delayers: set[str] = field(default_factory=set)  # labels of running NFQUEUE holders
 
     def __call__(
         self, args: Sequence[str], timeout: float | None, input_text: str | None = None, /
@@ -140,6 +150,13 @@ class FakeNode:
         if argv[2] == "test":
             pid = int(argv[-1].split("/")[2])
             return subprocess.CompletedProcess(argv, 1 if pid in self.gone else 0, "", "")
+        if argv[2] == "sh":  # node-side: find or stop a pod's holder by its label
+            label = re.search(r"-label=(\S+?)\$", argv[-1])
+            assert label, argv
+            if "pkill" in argv[-1]:
+                self.delayers.discard(label.group(1))
+            running = label.group(1) in self.delayers
+            return subprocess.CompletedProcess(argv, 0, "4242\n" if running and "pgrep" in argv[-1] else "", "")
         pid = int(argv[3].split("=")[1])
         cmd = argv[6:]
         changes = self.state.setdefault(pid, set())
@@ -153,6 +170,14 @@ class FakeNode:
             changes.add("rule " + " ".join(cmd[4:]))
         elif cmd[0] == "iptables" and "-D" in cmd:
             changes.discard("rule " + " ".join(cmd[4:]))
+        elif cmd[:2] == ["sh", "-c"] and "setsid" in cmd[2]:
+            started = re.search(r"-label=(\S+)", cmd[2])
+            assert started, cmd
+            self.delayers.add(started.group(1))
+        elif cmd[:2] == ["sh", "-c"] and "pkill" in cmd[2]:
+            stopped = re.search(r"-label=(\S+?)\$", cmd[2])
+            assert stopped, cmd
+            self.delayers.discard(stopped.group(1))
         out = ""
         if cmd[:3] == ["tc", "qdisc", "show"]:
             out = "".join("qdisc netem 30: parent 1:3\n" for c in changes if c == "qdisc netem")
@@ -259,14 +284,51 @@ def test_a_pod_that_is_gone_took_its_fault_with_it(node: FakeNode) -> None:
     assert injector.undo_stack.restore_all() == []
 
 
-def test_a_kernel_without_netem_is_named_and_nothing_is_left(node: FakeNode) -> None:
+def test_a_kernel_without_netem_carries_the_delay_by_nfqueue_and_heal_leaves_nothing(node: FakeNode) -> None:
     pod = _pod("b1", 101)
     injector = _injector(node, pods=[pod])
     node.kernel_lacks = "netem"
-    with pytest.raises(KernelLacks, match="sch_netem"):
-        injector.apply(NetFault("slow", "delay", (3306,), delay_ms=100), "backend", [pod])
-    assert node.state[101] == set()  # the HTB root added before the failure was removed again
-    assert injector.undo_stack.pending == []
+    fault = injector.apply(NetFault("slow", "delay", (3306,), delay_ms=100, jitter_ms=10), "backend", [pod])
+    assert "NFQUEUE holder" in fault.detail and "sch_netem" in fault.detail
+    # The HTB root added before netem failed is gone; the queue rule and the pod's holder are in place.
+    assert [c for c in node.state[101] if c.startswith("qdisc")] == []
+    assert [c for c in node.state[101] if "NFQUEUE" in c and "--queue-bypass" in c]
+    assert node.delayers == {f"{TAG}:b1"}
+    left = injector.leftovers()["b1"]
+    assert any(x.startswith("filter: ") for x in left) and any(x.startswith("delayer: ") for x in left)
+    injector.heal("slow")
+    assert node.state[101] == set() and node.delayers == set()
+    assert injector.leftovers() == {} and injector.undo_stack.pending == []
+
+
+def test_a_kernel_without_the_statistic_match_is_named_and_nothing_is_left(node: FakeNode) -> None:
+    pod = _pod("b1", 101)
+    injector = _injector(node, pods=[pod])
+    node.kernel_lacks = "statistic"
+    with pytest.raises(KernelLacks, match="xt_statistic"):
+        injector.apply(NetFault("lossy", "loss", (3306,), loss_pct=20), "backend", [pod])
+    assert node.state[101] == set() and injector.undo_stack.pending == []
+
+
+def test_a_holder_left_running_is_found_and_scrubbed(node: FakeNode) -> None:
+    pod = _pod("b1", 101)
+    injector = _injector(node, pods=[pod])
+    node.delayers.add(f"{TAG}:b1")  # e.g. from a chaostoolkit run in another process
+    assert injector.scrub() == {"b1": ["delayer: pid 4242 on todo-e2e-worker"]}
+    assert node.delayers == set()
+
+
+def test_the_hold_rules_start_the_holder_first_and_stop_it_last() -> None:
+    apply, undo = hold_rules(3306, 200, 20, "backend-7d9f-abc12")
+    assert "setsid /usr/local/bin/kit-delay -queue 7 -delay 200ms -jitter 20ms -max 300s" in apply[0][2]
+    assert f"-label={TAG}:backend-7d9f-abc12" in apply[0][2]
+    assert apply[1][:4] == ["iptables", "-w", "5", "-I"] and apply[1][-3:] == ["--queue-num", "7", "--queue-bypass"]
+    assert undo[0] == ["iptables", "-w", "5", "-D", *apply[1][4:]] and "pkill -TERM" in undo[1][2]
+    for bad in ((0, 200, 0), (3306, 0, 0), (3306, 200, 300), (3306, 20_000, 0)):
+        with pytest.raises(ValueError):
+            hold_rules(*bad, "p")
+    with pytest.raises(ValueError, match="not a pod name"):
+        hold_rules(3306, 200, 0, "p; rm -rf /")
 
 
 def test_network_faults_are_refused_outside_the_suite_cluster(node: FakeNode) -> None:
@@ -307,3 +369,61 @@ def test_scrub_removes_leftovers_it_never_recorded(node: FakeNode) -> None:
     removed = fresh.scrub()
     assert sorted(removed) == ["b1", "b2"] and len(removed["b1"]) == 2
     assert not any(node.state.values()) and fresh.leftovers() == {}
+
+
+def test_the_holder_really_delays_the_port_and_its_undo_leaves_nothing(tmp_path: Path) -> None:
+    """The NFQUEUE carrier for real, in a network namespace of this host (root: CI runs as root, never skips)."""
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("iptables"):
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the delay-carrier test as root with ip and iptables")
+        pytest.skip("needs root, ip and iptables")
+    from kit.localgo import build_local
+
+    binary = build_local("kit-delay")
+    ns, port, pod = f"kd{os.getpid()}", 18099, f"unit-test-{os.getpid()}"
+
+    def run(*cmd: str) -> str:
+        return subprocess.run(["ip", "netns", "exec", ns, *cmd], capture_output=True, text=True, check=True).stdout
+
+    def fetch() -> float:
+        out = run("curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{time_total}", f"http://127.0.0.1:{port}/")
+        return float(out)
+
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    server = None
+    try:
+        run("ip", "link", "set", "lo", "up")
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", ns, sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(
+            lambda: (
+                subprocess.run(["ip", "netns", "exec", ns, "curl", "-s", f"http://127.0.0.1:{port}/"]).returncode == 0
+            ),
+            what="the test server",
+            timeout=10,
+            interval=0.1,
+            done=bool,
+        )
+        apply, undo = hold_rules(port, 150, 0, pod, delayer=str(binary))
+        for command in apply:
+            run(*command)
+        # Each packet to the port is held 150 ms: the connection's SYN and the request at least.
+        assert fetch() >= 0.3
+        assert (
+            TAG in run("iptables-save") and subprocess.run(delayers_running(pod), capture_output=True, text=True).stdout
+        )
+        for command in undo:
+            run(*command)
+        assert fetch() < 0.3
+        assert TAG not in run("iptables-save")
+        assert subprocess.run(delayers_running(pod), capture_output=True, text=True).stdout.split() == []
+    finally:
+        subprocess.run(stop_delayer(pod), check=False)
+        if server is not None:
+            server.kill()
+            server.wait(10)
+        subprocess.run(["ip", "netns", "del", ns], check=False)

@@ -51,8 +51,7 @@ def _scenarios() -> list[tuple[str, Scenario]]:
 
 def test_features_exist_for_every_domain() -> None:
     """The eight domains of the suite each have a feature file."""
-    # features/host_dependent is written but not bound (its README says why): not a domain of the catalogue.
-    domains = {p.parent.name for p in FEATURES.rglob("*.feature")} - {"host_dependent"}
+    domains = {p.parent.name for p in FEATURES.rglob("*.feature")}
     assert domains == {
         "deployment",
         "todos",

@@ -1,0 +1,3 @@
+module kitdelay
+
+go 1.22
