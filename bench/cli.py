@@ -15,11 +15,13 @@ from typing import Any, TypeVar
 
 from bench import deploy
 from bench import measure as m
+from bench import newfaults as nf
 from bench.figures import Figure, Target, ratio
 from bench.host import GIB, MemorySampler, e2e_wall_time, host_facts
 from bench.output import build_document, write
 from common.names import BACKEND, DATABASE, FRONTEND
 from kit import api as kit
+from support.netfaults import NetFault
 
 __all__ = ["main", "parse_args"]
 
@@ -52,6 +54,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="kills=3, repeats=1, fewer latency requests")
     p.add_argument("--skip-kit", action="store_true", help="skip the timed `python -m kit build` runs")
     p.add_argument("--skip-node", action="store_true", help="skip node-loss figures")
+    p.add_argument(
+        "--skip-new-faults",
+        action="store_true",
+        help="skip the network, full-volume and rollout figures (faults beyond kills)",
+    )
     p.add_argument(
         "--node-defaults",
         action="store_true",
@@ -303,6 +310,80 @@ def _fault_figures(run: Run, bc: m.BenchCluster, args: argparse.Namespace) -> No
     )
 
 
+NETWORK_FAULTS = (
+    ("partition_db", "back end cut off from the database (15 s)", NetFault("back end cut off", "drop", (3306,)), 15.0),
+    ("latency_db", "200 ms to the database (15 s)", NetFault("database latency", "delay", (3306,), delay_ms=200), 15.0),
+    (
+        "loss_db",
+        "20 % packet loss to the database (15 s)",
+        NetFault("database packet loss", "loss", (3306,), loss_pct=20.0),
+        15.0,
+    ),
+)
+
+
+def _new_fault_figures(run: Run, bc: m.BenchCluster, seed: int) -> None:
+    """Faults beyond kills: heal -> serving and availability per network fault, volume free -> stored, rollouts."""
+    for fig_id, label, spec, seconds in NETWORK_FAULTS:
+        w = run.attempt(label, _bind(nf.network_heal, bc, spec, seconds, 120.0, seed))
+        if not w:
+            run.add(Figure.missing(f"heal_{fig_id}", "faults beyond kills", f"{label}: heal -> serving", "s", "failed"))
+            continue
+        run.add(
+            Figure.from_values(
+                f"heal_{fig_id}",
+                "faults beyond kills",
+                f"{label}: heal -> every tier Ready and serving",
+                "s",
+                [w["heal_to_serving_s"]],
+                detail={
+                    k: w.get(k)
+                    for k in ("detail", "requests", "failed", "p95_latency_s", "max_latency_s", "longest_outage_s")
+                },
+            )
+        )
+        if w.get("availability_pct") is not None:
+            run.add(
+                Figure.from_values(
+                    f"availability_{fig_id}",
+                    "faults beyond kills",
+                    f"{label}: availability of reads through the window",
+                    "%",
+                    [w["availability_pct"]],
+                    note="window from the fault to serving after the heal",
+                )
+            )
+    v = run.attempt("full database volume", _bind(nf.volume_free, bc, 120.0))
+    if v:
+        run.add(
+            Figure.from_values(
+                "volume_free_to_stored",
+                "faults beyond kills",
+                "full database volume: space freed -> a new to-do stored",
+                "s",
+                [v["free_to_stored_s"]],
+                detail=v,
+            )
+        )
+    r = run.attempt("back-end upgrade and rollback, suite and raw kubectl", _bind(nf.rollout_pair, bc, 300.0))
+    if r:
+        for what in ("upgrade", "rollback"):
+            run.add(
+                Figure.from_values(
+                    f"rollout_{what}_suite",
+                    "faults beyond kills",
+                    f"back-end {what} through the suite (all replicas new, Ready and serving)",
+                    "s",
+                    [r[f"suite_{what}_s"]],
+                    detail={
+                        "raw_kubectl_s": r[f"raw_{what}_s"],
+                        "ratio_to_raw": round(r[f"suite_{what}_s"] / r[f"raw_{what}_s"], 2),
+                    },
+                    note="raw: the same change with kubectl patch/rollout undo + kubectl rollout status, same run",
+                )
+            )
+
+
 def _node_defaults(run: Run, args: argparse.Namespace, seed: int) -> None:
     """Node loss on a second cluster with Kubernetes' default failure detection and tolerations."""
 
@@ -388,6 +469,8 @@ def _run(args: argparse.Namespace, run: Run, seed: int) -> None:
             if run.attempt("app serving after deploy", lambda: m.settle(bc)) is None:
                 return
             _fault_figures(run, bc, args)
+            if not args.skip_new_faults:
+                _new_fault_figures(run, bc, seed)
     finally:
         bc.app.close()
         if args.keep_cluster:
