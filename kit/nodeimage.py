@@ -71,7 +71,9 @@ def build_node_image(
     cni = (RECIPES / "kit-net" / "default-cni.yaml").read_text().replace("__KIT_NET_IMAGE__", kit_net_image(pins))
     binaries = [k8s_bin / b for b in ("kubeadm", "kubelet", "kubectl")]
     volumes = sorted(VOLUMES_RECIPE.iterdir())
-    key = input_key("node", base_key, pins.kubernetes, storage, cni, *binaries, *volumes, *image_keys, Path(__file__))
+    key = input_key(
+        "node", base_key, pins.kubernetes, storage, cni, *binaries, *volumes, *programs, *image_keys, Path(__file__)
+    )
     # The key is in the tag: two checkouts of different kit versions on one host keep one node image each
     # instead of re-tagging (and rebuilding) one name back and forth.
     tag = f"{tag}-{key[:12]}"
