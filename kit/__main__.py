@@ -69,11 +69,14 @@ def main(argv: list[str] | None = None) -> int:
             print(kind_config(ClusterSpec(name=args.name)))
         elif args.cmd == "kubectl":
             from kit.gobuild import components, go_build
+            from kit.lock import host_lock
             from kit.pins import load_pins
 
             pins = load_pins()
             (k8s,) = [c for c in components(pins) if c.name == "kubernetes"]
-            print(go_build(k8s, pins) / "bin" / "kubectl")
+            with host_lock("build", "the kit build"):
+                kubectl = go_build(k8s, pins) / "bin" / "kubectl"
+            print(kubectl)
         elif args.cmd == "status":
             from kit.pins import load_pins
 

@@ -18,6 +18,7 @@ from kit import docker as d
 from kit.gobuild import components, go_build, module_dir
 from kit.images import ensure_base, ensure_image, kind_base_spec, preloaded_images
 from kit.localgo import LOCAL_PROGRAMS, build_local
+from kit.lock import host_lock
 from kit.log import info, phase, timings
 from kit.nodeimage import VOLUMES_BYTES, build_node_image
 from kit.pins import Pins, cache_dir, input_key, load_pins
@@ -72,6 +73,13 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
     global _tools
     if _tools is not None and not rebuild:
         return _tools
+    # One build at a time on this host: a second process waits (bounded) instead of compiling the same again.
+    with host_lock("build", "the kit build"):
+        _tools = _build_tools(rebuild=rebuild)
+    return _tools
+
+
+def _build_tools(*, rebuild: bool) -> Tools:
     started = time.monotonic()
     with phase("host preflight"):
         ensure_docker()
@@ -105,7 +113,7 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
             programs,
             rebuild=rebuild,
         )
-    _tools = Tools(
+    tools = Tools(
         kind=go["kind"] / "bin" / "kind",
         kubectl=k8s_bin / "kubectl",
         node_image=node,
@@ -122,7 +130,7 @@ def ensure_tools(*, rebuild: bool = False) -> Tools:
     _record_timings()
     # Rebuilt images leave their predecessors untagged: drop those of the kit (never anyone else's images).
     d.docker("image", "prune", "-f", "--filter", f"label={d.KEY_LABEL}", check=False)
-    return _tools
+    return tools
 
 
 def _record_timings() -> None:
