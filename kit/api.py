@@ -20,7 +20,7 @@ from kit.images import ensure_base, ensure_image, kind_base_spec, preloaded_imag
 from kit.localgo import LOCAL_PROGRAMS, build_local
 from kit.lock import host_lock
 from kit.log import info, phase, timings
-from kit.nodeimage import VOLUMES_BYTES, build_node_image
+from kit.nodeimage import VOLUMES_BYTES, build_node_image, node_sysctls
 from kit.pins import Pins, cache_dir, input_key, load_pins
 from kit.preflight import ensure_docker
 
@@ -223,6 +223,7 @@ def ensure_cluster(
         created = True
     c.wait_nodes_ready(tools.kubectl, kubeconfig, expected=3)
     c.check_bounded_volumes(name, VOLUMES_BYTES)
+    c.check_node_sysctls(name, node_sysctls())
     ns, cm = c.MARKER
     token = token_file.read_text().strip() if token_file.exists() else ""
     if not token and not created:

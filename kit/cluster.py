@@ -204,6 +204,23 @@ def check_bounded_volumes(name: str, limit: int) -> dict[str, int]:
     return sizes
 
 
+def check_node_sysctls(name: str, wanted: dict[str, str]) -> None:
+    """Every node runs with the kernel settings of the kit's node image (recipes/node-sysctl), or ClusterError."""
+    problems: list[str] = []
+    for node in [n for names in node_containers(name).values() for n in names]:
+        for key, value in wanted.items():
+            probe = d.docker("exec", node, "sysctl", "-n", key, check=False)
+            seen = probe.stdout.strip() if probe.returncode == 0 else f"unreadable ({probe.stderr.strip()[-200:]})"
+            if seen != value:
+                problems.append(f"{node}: {key} is {seen}, the node image sets {value}")
+    if problems:
+        raise ClusterError(
+            "the nodes do not run with the kit's kernel settings (/etc/sysctl.d/60-todo-e2e.conf, applied by "
+            "systemd-sysctl at boot): " + "; ".join(problems) + ". Rebuild the node image (`python -m kit build "
+            f"--rebuild`) and recreate the cluster (`python -m kit down --name {name}`)."
+        )
+
+
 def new_marker_token() -> str:
     """A random token proving a cluster was made by this kit on this host."""
     return secrets.token_hex(16)
@@ -211,6 +228,7 @@ def new_marker_token() -> str:
 
 __all__ += [
     "check_bounded_volumes",
+    "check_node_sysctls",
     "cluster_dir",
     "existing_clusters",
     "new_marker_token",

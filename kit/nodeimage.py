@@ -21,7 +21,15 @@ from kit.log import info, phase
 from kit.pins import Pins, input_key
 from kit.poll import PollTimeout, poll
 
-__all__ = ["VOLUMES_BYTES", "VOLUMES_DIR", "NodeImageError", "build_node_image", "kind_const", "node_image_tag"]
+__all__ = [
+    "VOLUMES_BYTES",
+    "VOLUMES_DIR",
+    "NodeImageError",
+    "build_node_image",
+    "kind_const",
+    "node_image_tag",
+    "node_sysctls",
+]
 
 _docker = DockerCli()
 
@@ -30,6 +38,19 @@ _docker = DockerCli()
 VOLUMES_BYTES = 1 << 30
 VOLUMES_DIR = "/var/local-path-provisioner"
 VOLUMES_RECIPE = RECIPES / "bounded-volumes"
+# Kernel settings every node boots with (recipes/node-sysctl): the key = value lines of its files.
+SYSCTL_RECIPE = RECIPES / "node-sysctl"
+
+
+def node_sysctls() -> dict[str, str]:
+    """The settings the node image's sysctl.d files make, as sysctl prints them."""
+    wanted: dict[str, str] = {}
+    for conf in sorted(SYSCTL_RECIPE.iterdir()):
+        for line in conf.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                wanted[key.strip()] = value.strip()
+    return wanted
 
 
 class NodeImageError(InfrastructureError, RuntimeError):
@@ -71,8 +92,19 @@ def build_node_image(
     cni = (RECIPES / "kit-net" / "default-cni.yaml").read_text().replace("__KIT_NET_IMAGE__", kit_net_image(pins))
     binaries = [k8s_bin / b for b in ("kubeadm", "kubelet", "kubectl")]
     volumes = sorted(VOLUMES_RECIPE.iterdir())
+    sysctls = sorted(SYSCTL_RECIPE.iterdir())
     key = input_key(
-        "node", base_key, pins.kubernetes, storage, cni, *binaries, *volumes, *programs, *image_keys, Path(__file__)
+        "node",
+        base_key,
+        pins.kubernetes,
+        storage,
+        cni,
+        *binaries,
+        *volumes,
+        *sysctls,
+        *programs,
+        *image_keys,
+        Path(__file__),
     )
     # The key is in the tag: two checkouts of different kit versions on one host keep one node image each
     # instead of re-tagging (and rebuilding) one name back and forth.
@@ -102,6 +134,8 @@ def build_node_image(
             _write(name, "/kind/manifests/default-cni.yaml", cni)
             _write(name, "/kind/manifests/default-storage.yaml", storage)
             _install_bounded_volumes(name)
+            for conf in sysctls:
+                _write(name, f"/etc/sysctl.d/{conf.name}", conf.read_text())
             d.docker("exec", name, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &")
             _wait_containerd(name)
             for spec in images:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import pytest
 import yaml
 
+from kit import cluster as c
 from kit.cluster import FAILOVER, FRONTEND_NODE_PORT, NODE_PORTS, ClusterSpec, kind_config
-from kit.nodeimage import kind_const
+from kit.nodeimage import kind_const, node_sysctls
 
 
 def test_one_control_plane_two_workers_and_loopback_port() -> None:
@@ -51,3 +55,26 @@ def test_default_failover_has_no_patches() -> None:
 def test_kind_const_evaluates_concatenated_raw_strings() -> None:
     src = 'const img = "docker.io/x/y:v1"\n\nconst manifest = `\nimage: ` + img + `\nend\n`\n'
     assert kind_const(src, "manifest") == "\nimage: docker.io/x/y:v1\nend\n"
+
+
+def test_nodes_boot_with_icmp_refusals_unlimited() -> None:
+    """Refusals of a Service without ready endpoints reach every concurrent client (recipes/node-sysctl)."""
+    assert node_sysctls() == {"net.ipv4.icmp_ratelimit": "0"}
+
+
+def test_a_node_without_the_kit_settings_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_node_sysctls reads each node's value and names the node, the key and both values."""
+    seen = {"kind-a-control-plane": "0", "kind-a-worker": "1000"}
+
+    def fake_docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        node = args[1]
+        return subprocess.CompletedProcess(list(args), 0, stdout=seen[node] + "\n", stderr="")
+
+    monkeypatch.setattr(
+        c, "node_containers", lambda name: {"control-plane": [f"{name}-control-plane"], "worker": [f"{name}-worker"]}
+    )
+    monkeypatch.setattr("kit.docker.docker", fake_docker)
+    with pytest.raises(c.ClusterError, match=r"kind-a-worker: net.ipv4.icmp_ratelimit is 1000, the node image sets 0"):
+        c.check_node_sysctls("kind-a", {"net.ipv4.icmp_ratelimit": "0"})
+    seen["kind-a-worker"] = "0"
+    c.check_node_sysctls("kind-a", {"net.ipv4.icmp_ratelimit": "0"})
