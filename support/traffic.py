@@ -26,6 +26,7 @@ __all__ = [
     "FaultWindow",
     "Sample",
     "WindowStats",
+    "answer_kinds",
     "longest_gap",
     "outage_spans",
     "percentile",
@@ -49,6 +50,28 @@ class Sample:
     latency: float
     status: int | None
     error: str | None
+
+
+# What a client exception's name says when the request hung until its own timeout (requests' ReadTimeout,
+# ConnectTimeout, urllib3's timeouts): the user waited and got nothing.
+_HUNG_MARKERS = ("Timeout", "timed out")
+
+
+def answer_kinds(samples: Sequence[Sample], budget_s: float) -> dict[str, list[Sample]]:
+    """Sort samples by how the user was answered: "hung" (no answer: the client's timeout fired, or the request
+    took longer than the budget), "refused" (no HTTP answer, but the connection was refused or closed at once,
+    within the budget: an error the user sees promptly, as when a Service has no ready endpoint), "answered"
+    (an HTTP status, whatever it was, within the budget)."""
+    kinds: dict[str, list[Sample]] = {"hung": [], "refused": [], "answered": []}
+    for s in samples:
+        timed_out = s.status is None and any(m in (s.error or "") for m in _HUNG_MARKERS)
+        if timed_out or s.latency > budget_s:
+            kinds["hung"].append(s)
+        elif s.status is None:
+            kinds["refused"].append(s)
+        else:
+            kinds["answered"].append(s)
+    return kinds
 
 
 class BoundedLoop(threading.Thread, Generic[R]):

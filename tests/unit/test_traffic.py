@@ -15,6 +15,7 @@ from support.traffic import (
     BoundedLoop,
     FaultWindow,
     Sample,
+    answer_kinds,
     longest_gap,
     window_stats,
 )
@@ -279,3 +280,21 @@ def test_shared_epoch_puts_writer_and_reader_in_one_time_frame() -> None:
             writer.join(3)
     assert writer.epoch == reader.epoch
     assert writer.samples[0].t >= reader.samples[0].t
+
+
+def test_answer_kinds_separates_hung_requests_from_prompt_refusals_and_http_errors() -> None:
+    """A timeout or a request slower than the budget hung; a connection refused or closed at once is a prompt
+    error (a Service without ready endpoints); any HTTP status within the budget is an answer."""
+    samples = [
+        Sample(1.0, False, 5.01, None, "front-end page: ReadTimeout: HTTPConnectionPool read timed out"),
+        Sample(2.0, False, 3.0, None, "ConnectTimeout: connect timeout=3"),
+        Sample(3.0, False, 0.01, None, "ConnectionError: RemoteDisconnected('Remote end closed connection')"),
+        Sample(4.0, False, 0.02, None, "ConnectionError: [Errno 111] Connection refused"),
+        Sample(5.0, False, 1.5, 503, "503: database unavailable"),
+        Sample(6.0, True, 0.1, 200, None),
+        Sample(7.0, False, 6.0, 502, "502: bad gateway"),
+    ]
+    kinds = answer_kinds(samples, 5.0)
+    assert [s.t for s in kinds["hung"]] == [1.0, 2.0, 7.0]
+    assert [s.t for s in kinds["refused"]] == [3.0, 4.0]
+    assert [s.t for s in kinds["answered"]] == [5.0, 6.0]
