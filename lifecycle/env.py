@@ -62,6 +62,15 @@ def node_ports(rendered: str) -> set[int]:
     }
 
 
+def service_names(rendered: str) -> list[str]:
+    """The names of the rendered manifests' Services, in order."""
+    return [
+        str(doc["metadata"]["name"])
+        for doc in yaml.safe_load_all(rendered)
+        if isinstance(doc, dict) and doc.get("kind") == "Service" and (doc.get("metadata") or {}).get("name")
+    ]
+
+
 class NodePortTaken(InfrastructureError):
     """A NodePort the manifests need is held by a Service the suite did not deploy."""
 
@@ -355,12 +364,7 @@ class Environment:
             rendered = cluster.render(folder, self.images)
             digest = hashlib.sha256(rendered.encode()).hexdigest()
             self.results.set_environment({"manifests": str(folder), "manifests_sha256": digest})
-            # Another manifest set was applied here before (a self-check entry, an older run): start from its
-            # absence, since applying over it could merge both (an emptyDir and a claim on one volume).
-            applied = cluster.deployment_annotations(MANIFESTS_ANNOTATION)
-            if any(v != digest for v in applied.values()):
-                self.say(f"a different manifest set is deployed ({sorted(applied)}): deleting its Deployments first")
-                cluster.delete_deployments()
+            self._replace_other_manifest_set(cluster, rendered, digest)
             self._free_node_ports(cluster, node_ports(rendered))
             self.say(cluster.apply(_annotate(rendered, digest)).rstrip())
         else:
@@ -379,6 +383,20 @@ class Environment:
         self.results.set_environment({"setup_deploy_s": round(ready_s, 1)})
         for name in cluster.secret_names():
             self.results.add_secret_values(cluster.secret_data(name).values())
+
+    def _replace_other_manifest_set(self, cluster: ClusterHandle, rendered: str, digest: str) -> None:
+        """Another manifest set was applied here before (a self-check entry, an older run): start from its absence.
+        Applying over it could merge both (an emptyDir and a claim on one volume) or be refused (a Service's
+        clusterIP is immutable: a headless one cannot become a ClusterIP one), so its Deployments go, their pods
+        gone, and so do the Services the new set defines."""
+        applied = cluster.deployment_annotations(MANIFESTS_ANNOTATION)
+        if not any(v != digest for v in applied.values()):
+            return
+        self.say(f"a different manifest set is deployed ({sorted(applied)}): deleting its Deployments first")
+        cluster.delete_deployments()
+        deleted = cluster.delete_services(service_names(rendered))
+        if deleted:
+            self.say("deleted its Services " + ", ".join(deleted))
 
     def _free_node_ports(self, cluster: ClusterHandle, ports: set[int]) -> None:
         """A profile in another namespace (the walk-through's after the reference app) needs the same NodePorts:

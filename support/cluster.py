@@ -519,6 +519,19 @@ class ClusterHandle:
             interval=1.0,
         )
 
+    def delete_services(self, names: list[str]) -> list[str]:
+        """Delete these Services of the app's namespace where they exist; returns the names deleted."""
+        deleted = []
+        for name in names:
+            try:
+                self.core.delete_namespaced_service(name, self.namespace)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                continue
+            deleted.append(name)
+        return deleted
+
     def delete_pod(self, name: str, grace_seconds: int | None = None) -> None:
         """Delete a pod, with an explicit grace period (0 = immediately) or the pod's own."""
         body = client.V1DeleteOptions(grace_period_seconds=grace_seconds) if grace_seconds is not None else None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.env import Environment, NodePortTaken, Options, OptionsError, _annotate, node_ports
+from lifecycle.env import Environment, NodePortTaken, Options, OptionsError, _annotate, node_ports, service_names
 from support.cluster import NodePortHolder
 from support.results import Results
 
@@ -87,3 +87,44 @@ def test_the_suites_earlier_deployment_gives_way_and_anything_else_is_an_error(t
     with pytest.raises(NodePortTaken, match=r"Service shop/web, which the suite did not deploy"):
         env._free_node_ports(foreign, {30080})  # type: ignore[arg-type]
     assert foreign.deleted == []
+
+
+def test_service_names_are_read_from_the_rendered_manifests() -> None:
+    rendered = (
+        "kind: Service\nmetadata: {name: web}\n---\nkind: Deployment\nmetadata: {name: a}\n---\n"
+        "kind: Service\nmetadata: {name: db}\n"
+    )
+    assert service_names(rendered) == ["web", "db"]
+
+
+class _Deployed:
+    """A namespace where a manifest set with digest `digest` was applied (Deployments and Services annotated)."""
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+        self.calls: list[str] = []
+
+    def deployment_annotations(self, key: str) -> dict[str, str]:
+        return {"mysql": self.digest, "backend": self.digest}
+
+    def delete_deployments(self) -> None:
+        self.calls.append("deployments")
+
+    def delete_services(self, names: list[str]) -> list[str]:
+        self.calls.append("services " + ",".join(names))
+        return [n for n in names if n == "mysql"]
+
+
+def test_another_manifest_set_gives_way_with_its_services(tmp_path: Path) -> None:
+    """A headless database Service cannot be applied over a ClusterIP one (clusterIP is immutable): switching
+    manifest sets deletes the Deployments first, then the Services the new set defines; the same set is kept."""
+    rendered = "kind: Service\nmetadata: {name: mysql}\n---\nkind: Service\nmetadata: {name: web}\n"
+    said: list[str] = []
+    env = Environment(Options(), Results(root=tmp_path / "results"), say=said.append)
+    other = _Deployed("old")
+    env._replace_other_manifest_set(other, rendered, "new")  # type: ignore[arg-type]
+    assert other.calls == ["deployments", "services mysql,web"]
+    assert said[-1] == "deleted its Services mysql"
+    same = _Deployed("new")
+    env._replace_other_manifest_set(same, rendered, "new")  # type: ignore[arg-type]
+    assert same.calls == []
