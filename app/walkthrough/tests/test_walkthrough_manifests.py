@@ -251,7 +251,20 @@ def test_hardened_keeps_the_articles_names_and_wiring(kind: Objects, hardened: O
         assert {k: v for k, v in wiring.items() if k in env_sources(kind, name)} == env_sources(kind, name)
         assert container(hardened, name)["image"] == container(kind, name)["image"]
     for key in [k for k in kind if k[0] in ("ConfigMap", "Secret", "Service", "PersistentVolumeClaim")]:
+        if key == ("Service", "mysql"):  # its address only (test_hardened_database_has_a_stable_address)
+            continue
         assert hardened[key] == kind[key], f"{key} changed"
+
+
+def test_hardened_database_has_a_stable_address(kind: Objects, hardened: Objects) -> None:
+    """The article's headless database Service becomes a ClusterIP one (an address that survives the pod's
+    replacement, whatever the back end's DNS cache holds); name, labels, selector and port stay the article's."""
+    article, ours = kind[("Service", "mysql")], hardened[("Service", "mysql")]
+    assert article["spec"]["clusterIP"] == "None"
+    assert "clusterIP" not in ours["spec"] and ours["spec"].get("type", "ClusterIP") == "ClusterIP"
+    assert ours["metadata"] == article["metadata"]
+    assert ours["spec"]["selector"] == article["spec"]["selector"]
+    assert ours["spec"]["ports"] == article["spec"]["ports"]
 
 
 def test_hardened_probes_shutdown_and_resources(hardened: Objects) -> None:
