@@ -16,7 +16,7 @@ import pytest
 
 from common.names import DEFAULT_CLUSTER
 from lifecycle.env import Environment, Options, OptionsError, Target, profile_digest
-from lifecycle.scope import CATALOGUE, catalogue_part, scope_of
+from lifecycle.scope import CATALOGUE, catalogue_part, first_line, scenario_names, scope_of
 from report import render
 from support.adapters import WorkloadAdapter
 from support.app import Owner
@@ -367,13 +367,17 @@ def pytest_runtest_makereport(
     if reason is not None and reason.startswith(NOT_APPLICABLE):
         outcome = "not_applicable"
     if part != "scenarios":
-        detail = reason or (str(exc).splitlines()[0][:500] if exc is not None else "")
+        detail = reason or (first_line(exc) if exc is not None else "")
         res.record_check(CATALOGUE[part].kind, item.name, outcome, detail, report.duration)  # type: ignore[arg-type]
         return report
     phase = "scenario setup" if report.when == "setup" else "scenario"
+    if report.failed and state is None and exc is not None:
+        # It failed before its first step (a fixture: the deployment, the cluster): say why, not just that.
+        reason = f"failed before its first step: {type(exc).__name__}: {first_line(exc)}"
+    feature, scenario = (state.feature, state.scenario) if state else scenario_names(item)
     res.record_scenario(
-        feature=state.feature if state else item.nodeid.split("::")[0],
-        scenario=state.scenario if state else item.name,
+        feature=feature,
+        scenario=scenario,
         steps=state.steps if state else [],
         outcome=outcome,  # type: ignore[arg-type]
         duration_s=(time.monotonic() - state.started) if state else report.duration,

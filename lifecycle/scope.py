@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from record.model import Check, Scenario, Scope
 
-__all__ = ["CATALOGUE", "Part", "catalogue_part", "scope_of"]
+__all__ = ["CATALOGUE", "Part", "catalogue_part", "first_line", "scenario_names", "scope_of"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,27 @@ def catalogue_part(root: Path, path: Path) -> str | None:
         if path == base or base in path.parents:
             return key
     return None
+
+
+def scenario_names(item: Any) -> tuple[str, str]:
+    """The feature's and the scenario's own names of a pytest item, from pytest-bdd's scenario template (registered for
+    the test function), so that an item which failed before pytest-bdd's first hook is still named as the user wrote
+    it; the file and test name when the item is no scenario."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry  # what pytest-bdd's own generation reads
+
+    obj = getattr(item, "obj", None)
+    template = scenario_wrapper_template_registry.get(obj) if obj is not None else None
+    feature = getattr(getattr(template, "feature", None), "name", None)
+    name = getattr(template, "name", None)
+    if feature and name:
+        return str(feature), str(name)
+    return str(item.nodeid).split("::")[0], str(item.name)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, at most 500 characters."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:500] if lines else "(no message)"
 
 
 def scope_of(

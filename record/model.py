@@ -67,7 +67,9 @@ class Scenario(_Record):
     duration_s: float
     start_s: float | None = None
     failure_class: FailureClass | None = None
-    reason: str | None = Field(default=None, description="why it was skipped or not applicable")
+    reason: str | None = Field(
+        default=None, description="why it was skipped or not applicable, or why it failed before its first step"
+    )
     blocked_by: str | None = Field(default=None, description="a session-level failure that kept it from running")
     steps: list[Step] = Field(default_factory=list)
     evidence: dict[str, str] = Field(default_factory=dict)

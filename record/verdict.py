@@ -52,6 +52,8 @@ def _first_error(s: Scenario) -> str:
     for step in s.steps:
         if step.outcome == "failed" and step.error:
             return f" (step '{step.name}': {step.error.splitlines()[0][:240]})"
+    if s.outcome == "failed" and s.reason:
+        return f" ({s.reason.splitlines()[0][:240]})"
     return ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -129,6 +130,16 @@ def test_failed_scenario_rejects_and_is_named_first() -> None:
     assert any("ledger: 2 lost" in r for r in reasons)
 
 
+def test_a_scenario_that_failed_before_its_first_step_names_its_cause() -> None:
+    """A failure in a fixture (no step ran) is quoted from the scenario's reason, not left as a bare name."""
+    failed = _scenario(
+        "Alice adds a to-do", "failed", failure_class="product", reason="failed before its first step: KeyError: 'x'"
+    )
+    verdict, reasons = decide(Evidence(scenarios=[failed], scope=COMPLETE))
+    assert verdict == "REJECTED"
+    assert reasons[0] == "scenario failed: F / Alice adds a to-do (failed before its first step: KeyError: 'x')"
+
+
 @pytest.mark.parametrize("field", ["lost", "phantom", "duplicate", "lost_updates", "resurrected"])
 def test_every_ledger_problem_rejects(field: str) -> None:
     """Any lost, phantom, duplicate write, lost update or resurrected delete rejects on its own."""
@@ -241,3 +252,26 @@ def test_budget_records_carry_measurement_and_result(tmp_path: Path) -> None:
     run = res.build()
     assert [b.metric for b in run.budgets] == ["time_s", "recovery_s", "availability_pct"]
     assert run.verdict == "REJECTED"
+
+
+def test_an_item_is_named_by_its_scenario_even_before_the_first_hook() -> None:
+    """A scenario that fails in a fixture is still named as the feature file says, not by its test function."""
+    from pytest_bdd import scenario
+
+    from lifecycle.scope import first_line, scenario_names
+
+    feature = Path(__file__).resolve().parents[2] / "features" / "todos" / "manage_todos.feature"
+    text = feature.read_text(encoding="utf-8")
+    feature_name = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Feature:"))
+    first = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.strip().startswith("Scenario:"))
+
+    @scenario(str(feature), first)
+    def test_it() -> None:
+        """The test function pytest-bdd generates a scenario for."""
+
+    item = SimpleNamespace(obj=test_it, nodeid="tests/e2e/test_features.py::test_it", name="test_it")
+    assert scenario_names(item) == (feature_name, first)
+    item.obj = lambda: None
+    assert scenario_names(item) == ("tests/e2e/test_features.py", "test_it")
+    assert first_line(RuntimeError("\n\ntimed out waiting for x\nmore")) == "timed out waiting for x"
+    assert first_line(RuntimeError("")) == "(no message)"
