@@ -154,7 +154,10 @@ def _run_suite(request: pytest.FixtureRequest, tmp_path: Path, entry: Entry) -> 
         text=True,
         timeout=1800,
     )
-    tail = (proc.stdout + proc.stderr)[-4000:]
+    # The entry's own output is kept beside its results: a failed entry is read from it, not re-run.
+    log = tmp_path / "suite-output.log"
+    log.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
+    tail = f"(full output: {log})\n" + (proc.stdout + proc.stderr)[-4000:]
     folders = [p for p in tmp_path.iterdir() if (p / "results.json").is_file()]
     assert len(folders) == 1, f"the suite left no results folder (exit {proc.returncode}):\n{tail}"
     return proc.returncode, json.loads((folders[0] / "results.json").read_text()), tail
@@ -166,11 +169,13 @@ def test_broken_deployment_is_rejected_for_its_own_reason(
 ) -> None:
     """REJECTED (exit code 10), the entry's scenario named first, and the entry's reason among the reasons."""
     code, results, tail = _run_suite(request, tmp_path, entry)
-    assert results["verdict"] == "REJECTED", f"{entry.name}: verdict {results['verdict']}: {results['reasons']}"
+    assert results["verdict"] == "REJECTED", f"{entry.name}: verdict {results['verdict']}: {results['reasons']}\n{tail}"
     assert code == 10, f"{entry.name}: REJECTED must exit 10, got {code}:\n{tail}"
-    assert entry.first in results["reasons"][0], f"{entry.name}: '{entry.first}' not named first: {results['reasons']}"
+    assert entry.first in results["reasons"][0], (
+        f"{entry.name}: '{entry.first}' not named first: {results['reasons']}\n{tail}"
+    )
     assert any(entry.reason in r for r in results["reasons"]), (
-        f"{entry.name}: no reason mentions {entry.reason!r}: {results['reasons']}"
+        f"{entry.name}: no reason mentions {entry.reason!r}: {results['reasons']}\n{tail}"
     )
 
 
@@ -190,6 +195,6 @@ def test_the_hardened_walkthrough_passes_what_rejects_the_article_deployment(
     )
     code, results, tail = _run_suite(request, tmp_path, entry)
     outcomes = {s["scenario"]: s["outcome"] for s in results["scenarios"]}
-    assert outcomes and set(outcomes.values()) == {"passed"}, f"not every selected scenario passed: {outcomes}"
-    assert results["verdict"] == "PARTIAL", f"verdict {results['verdict']}: {results['reasons']}"
+    assert outcomes and set(outcomes.values()) == {"passed"}, f"not every selected scenario passed: {outcomes}\n{tail}"
+    assert results["verdict"] == "PARTIAL", f"verdict {results['verdict']}: {results['reasons']}\n{tail}"
     assert code == 12, f"PARTIAL must exit 12, got {code}:\n{tail}"
