@@ -6,14 +6,16 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from common.names import BACKEND, FRONTEND, TIERS
+from support.adapters import WorkloadAdapter
 from support.cluster import ClusterHandle
-from support.waits import Condition, all_of
+from support.waits import Condition, Pending, all_of
 
 __all__ = [
     "Reader",
     "all_tiers_ready",
     "app_serving",
     "endpoints_ready",
+    "every_replica_serving",
     "node_ready",
     "old_pods_gone",
     "pods_replaced",
@@ -117,6 +119,25 @@ def app_serving(app: Reader) -> Condition:
         return status is not None and error is None
 
     return Condition(f"the app serving at {app.base_url}", check)
+
+
+def every_replica_serving(cluster: ClusterHandle, app: WorkloadAdapter, tier: str = BACKEND) -> Condition:
+    """Every Ready replica of the tier answers a user's read itself (sent to each pod by name through the API
+    server's proxy), so that a replica which is Ready yet cannot reach the database (a stale address, a dead
+    connection pool) is seen, whichever replica the Service would have chosen. Its value names the replicas."""
+
+    def check() -> list[str] | Pending:
+        """One read per Ready replica; the first that fails is named with what it answered."""
+        pods = sorted(p.name for p in cluster.ready_pods(tier))
+        if not pods:
+            return Pending(f"a Ready {tier} replica", pods)
+        for pod in pods:
+            ok, detail = app.through(cluster.pod_sender(pod)).probe()
+            if not ok:
+                return Pending(f"{tier} replica {pod} serving", detail)
+        return pods
+
+    return Condition(f"every Ready {tier} replica serving a user's read", check)
 
 
 def todo_visible(app: Reader, title: str) -> Condition:

@@ -7,7 +7,14 @@ from typing import Any
 
 from common.names import DEFAULT_FRONTEND_URL
 
-__all__ = ["all_tiers_ready", "app_serving", "targets_suite_cluster", "tier_ready", "todos_present"]
+__all__ = [
+    "all_tiers_ready",
+    "app_serving",
+    "every_backend_replica_serving",
+    "targets_suite_cluster",
+    "tier_ready",
+    "todos_present",
+]
 
 DEFAULT_BASE_URL = DEFAULT_FRONTEND_URL
 # Empty namespace or profile: the profile's namespace, the reference app's profile.
@@ -107,6 +114,23 @@ def app_serving(base_url: str = DEFAULT_BASE_URL, within_s: float = 0.0, profile
     from support.conditions import app_serving as serving
 
     return _hold(serving(_app(base_url, profile)), within_s)
+
+
+def every_backend_replica_serving(
+    base_url: str = DEFAULT_BASE_URL,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    within_s: float = 0.0,
+    profile: str = "",
+) -> bool:
+    """True when every Ready back-end replica answers a user's read itself (one read sent to each pod), not just
+    whichever replica the Service picked for one read."""
+    from support.conditions import every_replica_serving
+
+    return _hold(
+        every_replica_serving(_cluster(kubeconfig, context, namespace, profile), _app(base_url, profile)), within_s
+    )
 
 
 def todos_present(

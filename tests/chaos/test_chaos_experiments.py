@@ -92,10 +92,17 @@ def test_configuration_pins_the_suite_target(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=IDS)
 def test_hypothesis_guards_the_target_first_then_checks_the_whole_app(path: Path) -> None:
-    """The target check runs before anything else; the hypothesis covers tiers, serving and seeded data."""
+    """The target check runs before anything else; the hypothesis covers tiers, serving (by every back-end replica,
+    not one read) and seeded data."""
     probes = load_json(path)["steady-state-hypothesis"]["probes"]
     funcs = [p["provider"]["func"] for p in probes]
-    assert funcs == ["targets_suite_cluster", "all_tiers_ready", "app_serving", "todos_present"]
+    assert funcs == [
+        "targets_suite_cluster",
+        "all_tiers_ready",
+        "app_serving",
+        "every_backend_replica_serving",
+        "todos_present",
+    ]
     assert all(p["tolerance"] is True for p in probes)
     assert all(p["provider"]["module"] == "chaos.todo_chaos.probes" for p in probes)
 

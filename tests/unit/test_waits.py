@@ -216,3 +216,33 @@ def test_all_of_names_the_missing_part() -> None:
     assert both() == {"replicas ready": 2, "app serving": "200"}
     with pytest.raises(ValueError):
         all_of("empty")
+
+
+def test_every_replica_serving_reads_from_each_ready_replica_and_names_the_one_that_fails() -> None:
+    """One read per Ready back-end pod (sent to the pod by name): a replica that is Ready but cannot serve is named,
+    whatever one read through the Service would have seen."""
+    from types import SimpleNamespace
+
+    from support.conditions import every_replica_serving
+
+    broken: set[str] = {"backend-b"}
+
+    class Cluster:
+        def ready_pods(self, tier: str) -> list[SimpleNamespace]:
+            assert tier == "backend"
+            return [SimpleNamespace(name="backend-b"), SimpleNamespace(name="backend-a")]
+
+        def pod_sender(self, pod: str) -> str:
+            return pod
+
+    class App:
+        def through(self, sender: str) -> SimpleNamespace:
+            failed = (False, "Connect timed out (database)")
+            return SimpleNamespace(probe=lambda: failed if sender in broken else (True, "200: the to-do list"))
+
+    cond = every_replica_serving(Cluster(), App())  # type: ignore[arg-type]
+    assert cond() == Pending("backend replica backend-b serving", "Connect timed out (database)")
+    with pytest.raises(WaitTimeout, match="backend-b serving"):
+        until(cond, timeout=0.02, interval=0.01)
+    broken.clear()
+    assert cond() == ["backend-a", "backend-b"]
