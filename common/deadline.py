@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-__all__ = ["DeadlineExceeded", "WaitTimeout", "wait_for"]
+__all__ = ["DeadlineExceeded", "WaitTimeout", "hold_for", "wait_for"]
 
 T = TypeVar("T")
 
@@ -190,6 +190,31 @@ def wait_for(
     raise error(what, timeout, clock() - started, last_value, last_error, attempts, value_seen=value_seen) from (
         last_error
     )
+
+
+def hold_for(
+    seconds: float,
+    *,
+    interval: float = 0.5,
+    observe: Callable[[], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] = time.sleep,
+) -> int:
+    """Keep still for `seconds` (a fault held for its stated duration), calling `observe` once per interval
+    meanwhile (an exception from it ends the hold and propagates: the caller undoes the fault). Returns how
+    often `observe` ran. The same deadline rules as wait_for: no sleep runs past the end."""
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
+    if interval <= 0:
+        raise ValueError(f"interval must be > 0, got {interval!r}")
+    deadline = clock() + seconds
+    observed = 0
+    while deadline - clock() > 0:
+        if observe is not None:
+            observe()
+            observed += 1
+        _sleep_until_next(sleep, interval, deadline - clock())
+    return observed
 
 
 def _sleep_until_next(sleep: Callable[[float], object], interval: float, remaining: float) -> None:

@@ -21,7 +21,7 @@ from support.safety import SafetyPolicy
 from support.traffic import answer_kinds
 from support.undo import UndoStack
 from support.victims import Victims
-from support.waits import all_of
+from support.waits import all_of, hold_for
 
 __all__: list[str] = []
 
@@ -87,11 +87,7 @@ def _hold(
     """Apply the fault, keep it for `seconds` (observing meanwhile), then heal it; the window stays open."""
     held = HeldFault(fault_log.add(network.apply(spec, tier, pods)))
     try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if observe is not None:
-                observe(held)
-            time.sleep(min(HOLD_POLL_S, max(0.0, deadline - time.monotonic())))
+        hold_for(seconds, interval=HOLD_POLL_S, observe=(lambda: observe(held)) if observe is not None else None)
     finally:
         network.heal(spec.name)
         held.healed_at = time.monotonic()

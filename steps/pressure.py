@@ -20,7 +20,7 @@ from support.pressure import PressureInjector, VolumeTooLarge
 from support.results import Results
 from support.safety import SafetyPolicy
 from support.undo import UndoStack
-from support.waits import Condition, all_of
+from support.waits import Condition, all_of, hold_for
 
 __all__: list[str] = []
 
@@ -162,9 +162,7 @@ def _(pressure: PressureInjector, fault_log: FaultLog, seconds: int) -> Pressure
     """Busy loops in every back-end container for the duration (they also end by themselves), then stopped."""
     held = Pressure(fault_log.add(pressure.starve_cpu("backend", seconds + 5.0)))
     try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:  # bounded by the deadline
-            time.sleep(min(HOLD_POLL_S, max(0.0, deadline - time.monotonic())))
+        hold_for(seconds, interval=HOLD_POLL_S)
     finally:
         pressure.end_starvation(held.fault)
         held.ended_at = time.monotonic()

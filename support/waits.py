@@ -8,9 +8,9 @@ from typing import Any
 
 # The loop and its timeout live in common.deadline so the kit and the app tests use the same one; they are
 # re-exported here so the suite keeps importing them from support.waits.
-from common.deadline import WaitTimeout, wait_for
+from common.deadline import WaitTimeout, hold_for, wait_for
 
-__all__ = ["Condition", "Pending", "WaitTimeout", "all_of", "until", "wait_for"]
+__all__ = ["Condition", "Pending", "WaitTimeout", "all_of", "hold_for", "until", "wait_for"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from common.deadline import DeadlineExceeded, WaitTimeout, wait_for
+from common.deadline import DeadlineExceeded, WaitTimeout, hold_for, wait_for
 
 
 class Clock:
@@ -84,3 +84,30 @@ def test_a_subclass_pickles_as_itself_with_its_facts() -> None:
     assert (copy.what, copy.timeout, copy.attempts, copy.value_seen) == ("the widget", 2.0, 4, False)
     assert str(copy) == str(original) and isinstance(copy.last, ValueError)
     assert type(pickle.loads(pickle.dumps(WaitTimeout("x", 1, 1)))) is WaitTimeout
+
+
+def test_hold_for_keeps_still_for_the_duration_observing_each_interval() -> None:
+    """A fault is held for exactly its stated seconds; the observer runs once per interval; no sleep runs past it."""
+    clock = Clock()
+    seen: list[float] = []
+    start = clock()
+    assert (
+        hold_for(2.0, interval=0.5, observe=lambda: seen.append(clock() - start), clock=clock, sleep=clock.sleep) == 4
+    )
+    assert seen == [0.0, 0.5, 1.0, 1.5]
+    assert clock() - start == 2.0
+    assert hold_for(1.2, interval=0.5, clock=clock, sleep=clock.sleep) == 0 and clock() - start == pytest.approx(3.2)
+
+
+def test_hold_for_ends_when_the_observer_raises_and_refuses_an_endless_hold() -> None:
+    clock = Clock()
+
+    def broken() -> None:
+        raise RuntimeError("the fault's pod is gone")
+
+    with pytest.raises(RuntimeError, match="pod is gone"):
+        hold_for(10, observe=broken, clock=clock, sleep=clock.sleep)
+    with pytest.raises(ValueError, match="finite"):
+        hold_for(float("inf"))
+    with pytest.raises(ValueError, match="interval"):
+        hold_for(1, interval=0)
