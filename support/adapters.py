@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import requests
 
 from support.app import AppError, Todo, check_address
-from support.ledger import ChangeKind, Outcome, classify_exception
+from support.ledger import ChangeKind, Outcome, classify_exception, client_failure
 from support.profile import (
     PLACEHOLDERS,
     ApiViaBackend,
@@ -213,8 +213,8 @@ class WorkloadAdapter(Protocol):
 
 
 def _short(exc: BaseException) -> str:
-    """A one-line account of a client exception."""
-    return f"{type(exc).__name__}: {exc}"[:300]
+    """A one-line account of a client exception, marked timed out or not (support.ledger.ClientFailure)."""
+    return client_failure(exc)
 
 
 def _detail(answer: HttpAnswer) -> str:
@@ -271,7 +271,7 @@ class _Adapter:
             try:
                 answer = self.page(HttpCall("GET", "/"), True)
             except requests.RequestException as exc:
-                return None, f"front-end page: {_short(exc)}"
+                return None, client_failure(exc).prefixed("front-end page: ")
             if answer.status >= 300 or not answer.text.strip():
                 return answer.status, f"front-end page: {answer.status} {answer.text[:80]!r}"
         return self._check_list()

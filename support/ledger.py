@@ -30,6 +30,7 @@ __all__ = [
     "ChangeKind",
     "ChangeRecord",
     "ChangeVerdict",
+    "ClientFailure",
     "LedgerVerdict",
     "Outcome",
     "WriteLedger",
@@ -37,6 +38,7 @@ __all__ = [
     "classify_change",
     "classify_exception",
     "classify_status",
+    "client_failure",
     "reconcile",
     "reconcile_changes",
     "title_prefix",
@@ -83,6 +85,39 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         yield current
         linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
         todo.extend(item for item in linked if isinstance(item, BaseException))
+
+
+class ClientFailure(str):
+    """The one-line account of a request that got no HTTP answer, which also says whether the client's own timeout
+    fired (the user waited and got nothing) or the request ended at once (refused, closed: an error the user sees
+    promptly). A `str`, so every (status, error) reader protocol carries it unchanged."""
+
+    timed_out: bool
+
+    def __new__(cls, text: str, *, timed_out: bool = False) -> ClientFailure:
+        """The text, marked."""
+        failure = super().__new__(cls, text)
+        failure.timed_out = timed_out
+        return failure
+
+    def prefixed(self, prefix: str) -> ClientFailure:
+        """The same failure with its text prefixed (which request it was)."""
+        return ClientFailure(prefix + str(self), timed_out=self.timed_out)
+
+
+def client_failure(exc: BaseException) -> ClientFailure:
+    """A client exception as a ClientFailure: timed out when anything it wraps is a timeout (requests' Timeout,
+    urllib3's TimeoutError, the socket's TimeoutError); a read timeout after the headers arrives wrapped in a
+    ConnectionError, so the whole chain is looked at, by type, never by message."""
+    import requests
+    import urllib3.exceptions
+
+    timeouts = (TimeoutError, requests.Timeout, urllib3.exceptions.TimeoutError)
+    # urllib3's NewConnectionError (a refused or unreachable connect) subclasses its ConnectTimeoutError for
+    # backwards compatibility: it is an error the user saw at once, not a timeout.
+    prompt = urllib3.exceptions.NewConnectionError
+    timed_out = any(isinstance(item, timeouts) and not isinstance(item, prompt) for item in _chain(exc))
+    return ClientFailure(f"{type(exc).__name__}: {exc}"[:300], timed_out=timed_out)
 
 
 def classify_exception(exc: BaseException) -> Outcome:

@@ -50,11 +50,17 @@ class Sample:
     latency: float
     status: int | None
     error: str | None
+    # No HTTP answer because the client's own timeout fired (the user waited and got nothing), as the reader
+    # reported it (support.ledger.ClientFailure); also set when no answer came and nothing says why (a crashed
+    # probe): what cannot be shown to have been answered is not counted as answered.
+    timed_out: bool = False
 
 
-# What a client exception's name says when the request hung until its own timeout (requests' ReadTimeout,
-# ConnectTimeout, urllib3's timeouts): the user waited and got nothing.
-_HUNG_MARKERS = ("Timeout", "timed out")
+def _timed_out(status: int | None, error: str | None) -> bool:
+    """Whether a sample got no answer because it hung (see Sample.timed_out)."""
+    if status is not None:
+        return False
+    return bool(getattr(error, "timed_out", True))
 
 
 def answer_kinds(samples: Sequence[Sample], budget_s: float) -> dict[str, list[Sample]]:
@@ -64,8 +70,7 @@ def answer_kinds(samples: Sequence[Sample], budget_s: float) -> dict[str, list[S
     (an HTTP status, whatever it was, within the budget)."""
     kinds: dict[str, list[Sample]] = {"hung": [], "refused": [], "answered": []}
     for s in samples:
-        timed_out = s.status is None and any(m in (s.error or "") for m in _HUNG_MARKERS)
-        if timed_out or s.latency > budget_s:
+        if (s.status is None and s.timed_out) or s.latency > budget_s:
             kinds["hung"].append(s)
         elif s.status is None:
             kinds["refused"].append(s)
@@ -241,7 +246,7 @@ class BackgroundReader(BoundedLoop[Sample]):
             status, error = None, repr(exc)
         end = self._clock()
         ok = error is None and status is not None and 200 <= status < 300
-        return Sample(begin - self.epoch, ok, end - begin, status, error)
+        return Sample(begin - self.epoch, ok, end - begin, status, error, _timed_out(status, error))
 
     @property
     def samples(self) -> list[Sample]:
@@ -314,7 +319,7 @@ class BackgroundWriter(BoundedLoop[Sample]):
         )
         if outcome == "ok" and todo_id is not None:
             self.ledger.ids[title] = int(todo_id)
-        return Sample(begin - self.epoch, outcome == "ok", end - begin, status, error)
+        return Sample(begin - self.epoch, outcome == "ok", end - begin, status, error, _timed_out(status, error))
 
     def _tick_change(self, kind: ChangeKind, title: str, todo_id: int) -> Sample:
         """Complete or delete one acknowledged to-do; record the attempt and its outcome."""
@@ -328,7 +333,7 @@ class BackgroundWriter(BoundedLoop[Sample]):
         self.ledger.record_change(
             ChangeRecord(kind, title, todo_id, outcome, begin - self.epoch, end - self.epoch, status, error)
         )
-        return Sample(begin - self.epoch, outcome == "ok", end - begin, status, error)
+        return Sample(begin - self.epoch, outcome == "ok", end - begin, status, error, _timed_out(status, error))
 
     @property
     def samples(self) -> list[Sample]:

@@ -286,15 +286,52 @@ def test_answer_kinds_separates_hung_requests_from_prompt_refusals_and_http_erro
     """A timeout or a request slower than the budget hung; a connection refused or closed at once is a prompt
     error (a Service without ready endpoints); any HTTP status within the budget is an answer."""
     samples = [
-        Sample(1.0, False, 5.01, None, "front-end page: ReadTimeout: HTTPConnectionPool read timed out"),
-        Sample(2.0, False, 3.0, None, "ConnectTimeout: connect timeout=3"),
+        Sample(1.0, False, 5.01, None, "front-end page: ReadTimeout: read timed out", timed_out=True),
+        Sample(2.0, False, 3.0, None, "ConnectTimeout: connect timeout=3", timed_out=True),
         Sample(3.0, False, 0.01, None, "ConnectionError: RemoteDisconnected('Remote end closed connection')"),
         Sample(4.0, False, 0.02, None, "ConnectionError: [Errno 111] Connection refused"),
         Sample(5.0, False, 1.5, 503, "503: database unavailable"),
         Sample(6.0, True, 0.1, 200, None),
         Sample(7.0, False, 6.0, 502, "502: bad gateway"),
+        # The text is never read: a message that mentions a timeout is not one.
+        Sample(8.0, False, 0.01, None, "ConnectionError: the back end said 'upstream timed out'"),
     ]
     kinds = answer_kinds(samples, 5.0)
     assert [s.t for s in kinds["hung"]] == [1.0, 2.0, 7.0]
-    assert [s.t for s in kinds["refused"]] == [3.0, 4.0]
+    assert [s.t for s in kinds["refused"]] == [3.0, 4.0, 8.0]
     assert [s.t for s in kinds["answered"]] == [5.0, 6.0]
+
+
+def test_a_real_timeout_and_a_real_refusal_are_told_apart_by_type() -> None:
+    """On loopback: a server that accepts and never answers times the client out; a closed port refuses at once.
+    The reader marks the first timed out; a probe that raised (no reason known) is never counted as answered."""
+    import socket
+
+    import requests
+
+    from support.ledger import ClientFailure, client_failure
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    closed = socket.create_server(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        with pytest.raises(requests.RequestException) as hung:
+            requests.get(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=0.3)
+        with pytest.raises(requests.RequestException) as refused:
+            requests.get(f"http://127.0.0.1:{closed_port}/", timeout=0.3)
+    finally:
+        silent.close()
+    assert client_failure(hung.value).timed_out is True
+    assert client_failure(refused.value).timed_out is False
+    assert client_failure(hung.value).prefixed("front-end page: ").timed_out is True
+    answers = iter([(None, client_failure(hung.value)), (None, client_failure(refused.value)), (200, None)])
+    loop = BackgroundReader(lambda: next(answers), interval=0, max_requests=3, max_seconds=5, epoch=0.0)
+    samples = [loop.tick() for _ in range(3)]
+    assert [s.timed_out for s in samples] == [True, False, False]
+
+    def bug() -> tuple[int | None, str | None]:
+        raise KeyError("a probe bug")
+
+    assert BackgroundReader(bug, interval=0, max_requests=1, max_seconds=5, epoch=0.0).tick().timed_out is True
+    assert isinstance(ClientFailure("x"), str) and ClientFailure("x").timed_out is False
