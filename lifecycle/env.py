@@ -390,13 +390,15 @@ class Environment:
         clusterIP is immutable: a headless one cannot become a ClusterIP one), so its Deployments go, their pods
         gone, and so do the Services the new set defines."""
         applied = cluster.deployment_annotations(MANIFESTS_ANNOTATION)
-        if not any(v != digest for v in applied.values()):
-            return
-        self.say(f"a different manifest set is deployed ({sorted(applied)}): deleting its Deployments first")
-        cluster.delete_deployments()
-        deleted = cluster.delete_services(service_names(rendered))
-        if deleted:
-            self.say("deleted its Services " + ", ".join(deleted))
+        if any(v != digest for v in applied.values()):
+            self.say(f"a different manifest set is deployed ({sorted(applied)}): deleting its Deployments first")
+            cluster.delete_deployments()
+        # Services are looked at on their own: an earlier set's Deployments may be gone already (its NodePort
+        # Services freed for another namespace) while its database Service is still there.
+        services = cluster.service_annotations(MANIFESTS_ANNOTATION, service_names(rendered))
+        stale = [name for name, value in services.items() if value != digest]
+        if stale:
+            self.say("deleted the Services of another manifest set " + ", ".join(cluster.delete_services(stale)))
 
     def _free_node_ports(self, cluster: ClusterHandle, ports: set[int]) -> None:
         """A profile in another namespace (the walk-through's after the reference app) needs the same NodePorts:

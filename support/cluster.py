@@ -479,14 +479,14 @@ class ClusterHandle:
 
     def delete_suite_deployment(self, namespace: str, marker: str, timeout: float = 120) -> list[str]:
         """Delete what an earlier apply of the suite left in another namespace: its annotated Deployments (their pods
-        gone) and every Service there that holds a NodePort. Returns what was deleted."""
+        gone), its annotated Services and every Service there that holds a NodePort. Returns what was deleted."""
         deleted = []
         for dep in self.apps.list_namespaced_deployment(namespace).items:
             if marker in (dep.metadata.annotations or {}):
                 self.apps.delete_namespaced_deployment(dep.metadata.name, namespace, propagation_policy="Foreground")
                 deleted.append(f"Deployment {namespace}/{dep.metadata.name}")
         for svc in self.core.list_namespaced_service(namespace).items:
-            if any(p.node_port for p in svc.spec.ports or []):
+            if marker in (svc.metadata.annotations or {}) or any(p.node_port for p in svc.spec.ports or []):
                 self.core.delete_namespaced_service(svc.metadata.name, namespace)
                 deleted.append(f"Service {namespace}/{svc.metadata.name}")
         names = {d.split("/", 1)[1] for d in deleted if d.startswith("Deployment")}
@@ -518,6 +518,16 @@ class ClusterHandle:
             timeout=timeout,
             interval=1.0,
         )
+
+    def service_annotations(self, key: str, names: list[str]) -> dict[str, str]:
+        """One annotation of each of these Services that exists in the app's namespace (name -> value, '' when
+        absent)."""
+        wanted = set(names)
+        return {
+            svc.metadata.name: (svc.metadata.annotations or {}).get(key, "")
+            for svc in self.core.list_namespaced_service(self.namespace).items
+            if svc.metadata.name in wanted
+        }
 
     def delete_services(self, names: list[str]) -> list[str]:
         """Delete these Services of the app's namespace where they exist; returns the names deleted."""

@@ -98,14 +98,20 @@ def test_service_names_are_read_from_the_rendered_manifests() -> None:
 
 
 class _Deployed:
-    """A namespace where a manifest set with digest `digest` was applied (Deployments and Services annotated)."""
+    """A namespace where a manifest set with digest `digest` was applied (Deployments and Services annotated);
+    `deployments=False`: its Deployments were removed already, its database Service is left."""
 
-    def __init__(self, digest: str) -> None:
+    def __init__(self, digest: str, *, deployments: bool = True) -> None:
         self.digest = digest
+        self.deployments = deployments
         self.calls: list[str] = []
 
     def deployment_annotations(self, key: str) -> dict[str, str]:
-        return {"mysql": self.digest, "backend": self.digest}
+        return {"mysql": self.digest, "backend": self.digest} if self.deployments else {}
+
+    def service_annotations(self, key: str, names: list[str]) -> dict[str, str]:
+        held = {"mysql": self.digest, "web": self.digest} if self.deployments else {"mysql": self.digest}
+        return {n: v for n, v in held.items() if n in names}
 
     def delete_deployments(self) -> None:
         self.calls.append("deployments")
@@ -124,7 +130,11 @@ def test_another_manifest_set_gives_way_with_its_services(tmp_path: Path) -> Non
     other = _Deployed("old")
     env._replace_other_manifest_set(other, rendered, "new")  # type: ignore[arg-type]
     assert other.calls == ["deployments", "services mysql,web"]
-    assert said[-1] == "deleted its Services mysql"
+    assert said[-1] == "deleted the Services of another manifest set mysql"
     same = _Deployed("new")
     env._replace_other_manifest_set(same, rendered, "new")  # type: ignore[arg-type]
     assert same.calls == []
+    # Seen in a run: the earlier set's Deployments were deleted to free its NodePorts; its database Service stayed.
+    left = _Deployed("old", deployments=False)
+    env._replace_other_manifest_set(left, rendered, "new")  # type: ignore[arg-type]
+    assert left.calls == ["services mysql"]
