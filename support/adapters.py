@@ -8,6 +8,7 @@ uses requests against the profile's API base URL (loopback or private addresses 
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -105,19 +106,45 @@ class NotPromised(Exception):
         self.promise = promise
 
 
+# A pooled connection idle longer than this is not reused: servers close idle keep-alive connections (uvicorn
+# after 5 s, the reference front end after 30 s, Tomcat after 20-60 s), and a request sent on one just as the
+# server closes it comes back as "closed without response" (seen in CI: one user read, RemoteDisconnected). A
+# browser would retry it; the suite never retries, so it does not send on a connection that may be closing.
+IDLE_REUSE_S = 2.0
+
+
 class RequestsSender:
-    """The default sender: requests against one base URL, never through a proxy from the environment."""
+    """The default sender: requests against one base URL, never through a proxy from the environment.
+
+    Requests that follow each other within `idle_reuse_s` share a keep-alive connection, as a page's do; after a
+    longer pause the pool is emptied first, so a failure is the server's answer, never a stale connection's.
+    """
 
     def __init__(
-        self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT_S, session: requests.Session | None = None
+        self,
+        base_url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        session: requests.Session | None = None,
+        idle_reuse_s: float = IDLE_REUSE_S,
     ) -> None:
         self.base_url = check_address(base_url)
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
+        if idle_reuse_s < 0:
+            raise ValueError(f"idle_reuse_s must not be negative, got {idle_reuse_s}")
         self.timeout = timeout
+        self.idle_reuse_s = idle_reuse_s
         self._session = session or requests.Session()
         self._own_session = session is None
         self._session.trust_env = False
+        self._last_done: float | None = None
+
+    def _drop_idle_connections(self) -> None:
+        """Empty the pools when the last pooled request ended more than idle_reuse_s ago."""
+        if self._last_done is not None and time.monotonic() - self._last_done > self.idle_reuse_s:
+            for transport in self._session.adapters.values():
+                transport.close()  # HTTPAdapter.close empties its pools; the next request opens a new one
 
     def __call__(self, call: HttpCall, fresh: bool = False) -> HttpAnswer:
         """Send one request (with the timeout) and return its answer."""
@@ -129,7 +156,11 @@ class RequestsSender:
                     call.method, url, json=call.json, timeout=self.timeout, headers={"Connection": "close"}
                 )
         else:
-            response = self._session.request(call.method, url, json=call.json, timeout=self.timeout)
+            self._drop_idle_connections()
+            try:
+                response = self._session.request(call.method, url, json=call.json, timeout=self.timeout)
+            finally:
+                self._last_done = time.monotonic()
         try:
             body: Any = response.json() if response.content else None
         except ValueError:

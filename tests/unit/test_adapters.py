@@ -365,6 +365,60 @@ def test_only_loopback_or_private_addresses() -> None:
     assert RequestsSender("http://10.1.2.3:8080/").base_url == "http://10.1.2.3:8080"
 
 
+class _ClosesOnSecondRequest:
+    """A keep-alive server on 127.0.0.1 that answers the first request of each connection and closes the connection
+    without a word when a second one arrives on it: what a client sees when it sends on a connection the server is
+    closing for idleness at that very moment."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _one(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]")
+            conn.recv(65536)  # the second request on this connection: no answer, just the close
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_connection_idle_past_the_limit_is_never_reused() -> None:
+    """After a pause longer than idle_reuse_s the next request opens a new connection (no stale keep-alive), while
+    requests in a burst share one, and a connection closed without an answer is a failure, never retried."""
+    server = _ClosesOnSecondRequest()
+    try:
+        read = HttpCall("GET", "/api/todos", None)
+        burst = RequestsSender(server.url, idle_reuse_s=5.0)
+        assert burst(read).body == []
+        with pytest.raises(requests.ConnectionError):
+            burst(read)  # same connection, closed unanswered: reported as it happened
+        assert server.connections == 1
+
+        paused = RequestsSender(server.url, idle_reuse_s=0.05)
+        assert paused(read).body == []
+        time.sleep(0.2)
+        assert paused(read).body == []  # a new connection, answered
+        assert server.connections == 3
+        with pytest.raises(ValueError, match="idle_reuse_s must not be negative"):
+            RequestsSender(server.url, idle_reuse_s=-1)
+    finally:
+        server.close()
+
+
 def test_injected_session_is_used_and_not_closed(server: tuple[str, Recorder]) -> None:
     """adapter_for(profile, session) sends ordinary requests through the caller's session."""
     url, recorder = server
