@@ -197,7 +197,7 @@ def availability_pod_kill(bc: BenchCluster, grace_seconds: int | None, budget: f
     settle(bc)
     log = _window_log()
     log.start_readers(
-        bc.app.probe,
+        bc.app.sample,
         concurrency=READERS,
         interval=READ_INTERVAL_S,
         max_requests=int((budget + 30) / READ_INTERVAL_S),
@@ -273,7 +273,7 @@ def node_losses(
         log = _window_log()
         interval = 0.2
         log.start_readers(
-            bc.app.probe,
+            bc.app.sample,
             concurrency=READERS,
             interval=interval,
             max_requests=int((budget + 30) / interval),

@@ -50,7 +50,7 @@ def _watched(
     settle(bc)
     log = _window_log()
     log.start_readers(
-        bc.app.probe,
+        bc.app.sample,
         concurrency=READERS,
         interval=READ_INTERVAL_S,
         max_requests=int((seconds + budget + 30) / READ_INTERVAL_S),

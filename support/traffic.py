@@ -245,6 +245,10 @@ class BackgroundReader(BoundedLoop[Sample]):
         except Exception as exc:  # a probe bug must show as failure, not kill the sampler
             status, error = None, repr(exc)
         end = self._clock()
+        if isinstance(status, bool):
+            # A (bool, summary) probe type-checks as (status, error) (bool is an int) and scores every sample
+            # failed: the benchmark measured 0 % availability that way. The wrong wiring stops the reader.
+            raise TypeError(f"{self.name}: the probe returned a bool status; pass adapter.sample, not adapter.probe")
         ok = error is None and status is not None and 200 <= status < 300
         return Sample(begin - self.epoch, ok, end - begin, status, error, _timed_out(status, error))
 

@@ -209,6 +209,17 @@ def test_reader_turns_probe_results_into_samples() -> None:
     assert got[4].t == pytest.approx(3.0)
 
 
+def test_a_reader_wired_to_a_bool_probe_stops_instead_of_scoring_zero() -> None:
+    """adapter.probe answers (True, summary): as a reader's probe every sample would be 'failed' (the benchmark
+    once measured 0 % availability that way); the reader crashes with the reason and the loop keeps it."""
+    reader = BackgroundReader(lambda: (True, "3 to-dos"), interval=0.01, max_requests=3, max_seconds=2)
+    with pytest.raises(TypeError, match=r"pass adapter\.sample, not adapter\.probe"):
+        reader.tick()
+    reader.run()
+    assert reader.stop_reason == "crashed" and isinstance(reader.crash, TypeError)
+    assert reader.samples == []
+
+
 def test_reader_and_windows_end_to_end() -> None:
     """A reader sampling a flaky probe during a marked window sees the outage in that window only."""
     down = threading.Event()
